@@ -1,0 +1,166 @@
+/*
+ * Migrations: the catalog of applied migrations and the functions that
+ * apply, roll back, inspect, baseline and repair them.
+ *
+ * Administrators may read the catalog but never write it: every write is
+ * made by the C code as the extension owner, so nobody can rewrite the down
+ * SQL that a later rollback will run.  Migration SQL itself always runs as
+ * the caller.
+ */
+
+/*
+ * One row per applied migration.  The SQL is kept so that a database can be
+ * rolled back without the files it was migrated from.
+ */
+CREATE TABLE dbops.schema_migrations (
+	version text PRIMARY KEY,
+	name text NOT NULL,
+	checksum_algorithm text NOT NULL,
+	checksum text NOT NULL,
+	up_sql text NOT NULL,
+	down_sql text,
+	verify_sql text,
+	applied_at timestamptz NOT NULL,
+	applied_by text NOT NULL,
+	duration interval,
+	baseline boolean NOT NULL
+);
+COMMENT ON TABLE dbops.schema_migrations IS 'migrations applied (or baselined) in this database';
+COMMENT ON COLUMN dbops.schema_migrations.checksum IS 'hex digest of the exact bytes of the up SQL';
+COMMENT ON COLUMN dbops.schema_migrations.baseline IS 'marked as applied by baseline() without running';
+
+/*
+ * What rollback, baseline and repair did: applying is recorded by the rows
+ * of schema_migrations themselves.
+ */
+CREATE TABLE dbops.migration_events (
+	event_at timestamptz NOT NULL,
+	event_by text NOT NULL,
+	action text NOT NULL CHECK (action IN ('rolled back', 'baselined', 'repaired')),
+	version text NOT NULL,
+	name text NOT NULL,
+	checksum_before text,
+	checksum_after text
+);
+COMMENT ON TABLE dbops.migration_events IS 'rollbacks, baselines and repairs of migrations, oldest first';
+
+-- Keep the history through pg_dump and restore.
+SELECT pg_catalog.pg_extension_config_dump('dbops.schema_migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('dbops.migration_events', '');
+
+REVOKE ALL ON dbops.schema_migrations, dbops.migration_events FROM PUBLIC;
+GRANT SELECT ON dbops.schema_migrations, dbops.migration_events TO dbops_admin;
+
+/*
+ * apply_migrations: apply every pending migration of a source, in version
+ * order, in the caller's transaction.  The text form reads a server-side
+ * directory; the jsonb form takes the migrations as a document.
+ */
+CREATE FUNCTION dbops.apply_migrations(source_dir text,
+	target_version text DEFAULT NULL,
+	dry_run boolean DEFAULT false,
+	allow_out_of_order boolean DEFAULT false)
+RETURNS TABLE(version text, name text, action text, duration interval)
+AS 'MODULE_PATHNAME', 'dbops_apply_migrations_dir'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean)
+	IS 'apply the pending migrations of a server-side directory';
+REVOKE ALL ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean) TO dbops_admin;
+
+CREATE FUNCTION dbops.apply_migrations(migrations jsonb,
+	target_version text DEFAULT NULL,
+	dry_run boolean DEFAULT false,
+	allow_out_of_order boolean DEFAULT false)
+RETURNS TABLE(version text, name text, action text, duration interval)
+AS 'MODULE_PATHNAME', 'dbops_apply_migrations_json'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean)
+	IS 'apply the pending migrations of a jsonb document';
+REVOKE ALL ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean) TO dbops_admin;
+
+/*
+ * rollback_migrations: run the stored down SQL of the latest migrations in
+ * reverse order, down to target_version (which stays applied) or for a
+ * number of steps (one when neither is given).
+ */
+CREATE FUNCTION dbops.rollback_migrations(target_version text DEFAULT NULL,
+	steps integer DEFAULT NULL,
+	dry_run boolean DEFAULT false)
+RETURNS TABLE(version text, name text, action text, duration interval)
+AS 'MODULE_PATHNAME', 'dbops_rollback_migrations'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dbops.rollback_migrations(text, integer, boolean)
+	IS 'roll back applied migrations with their stored down SQL';
+REVOKE ALL ON FUNCTION dbops.rollback_migrations(text, integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.rollback_migrations(text, integer, boolean) TO dbops_admin;
+
+/*
+ * migration_status: every migration of the source and of the catalog, with
+ * its state: applied, pending, modified (applied, but its up SQL changed
+ * since) or missing (applied, but absent from the source).
+ */
+CREATE FUNCTION dbops.migration_status(source_dir text)
+RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
+	applied_by text, checksum text)
+AS 'MODULE_PATHNAME', 'dbops_migration_status_dir'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dbops.migration_status(text)
+	IS 'state of each migration of a server-side directory and of the catalog';
+REVOKE ALL ON FUNCTION dbops.migration_status(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.migration_status(text) TO dbops_admin;
+
+CREATE FUNCTION dbops.migration_status(migrations jsonb)
+RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
+	applied_by text, checksum text)
+AS 'MODULE_PATHNAME', 'dbops_migration_status_json'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dbops.migration_status(jsonb)
+	IS 'state of each migration of a jsonb document and of the catalog';
+REVOKE ALL ON FUNCTION dbops.migration_status(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.migration_status(jsonb) TO dbops_admin;
+
+/*
+ * baseline: mark the source's migrations up to and including a version as
+ * applied without running them, recording their checksums.
+ */
+CREATE FUNCTION dbops.baseline(source_dir text, target_version text)
+RETURNS TABLE(version text, name text, action text, duration interval)
+AS 'MODULE_PATHNAME', 'dbops_baseline_dir'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dbops.baseline(text, text)
+	IS 'mark migrations of a server-side directory as applied without running them';
+REVOKE ALL ON FUNCTION dbops.baseline(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.baseline(text, text) TO dbops_admin;
+
+CREATE FUNCTION dbops.baseline(migrations jsonb, target_version text)
+RETURNS TABLE(version text, name text, action text, duration interval)
+AS 'MODULE_PATHNAME', 'dbops_baseline_json'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dbops.baseline(jsonb, text)
+	IS 'mark migrations of a jsonb document as applied without running them';
+REVOKE ALL ON FUNCTION dbops.baseline(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.baseline(jsonb, text) TO dbops_admin;
+
+/*
+ * repair_migrations: accept the source's current files for applied
+ * migrations whose up SQL changed, recording old and new checksums.
+ */
+CREATE FUNCTION dbops.repair_migrations(source_dir text)
+RETURNS TABLE(version text, name text, action text, duration interval)
+AS 'MODULE_PATHNAME', 'dbops_repair_migrations_dir'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dbops.repair_migrations(text)
+	IS 'accept changed files of a server-side directory for applied migrations';
+REVOKE ALL ON FUNCTION dbops.repair_migrations(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.repair_migrations(text) TO dbops_admin;
+
+CREATE FUNCTION dbops.repair_migrations(migrations jsonb)
+RETURNS TABLE(version text, name text, action text, duration interval)
+AS 'MODULE_PATHNAME', 'dbops_repair_migrations_json'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dbops.repair_migrations(jsonb)
+	IS 'accept changed migrations of a jsonb document for applied migrations';
+REVOKE ALL ON FUNCTION dbops.repair_migrations(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.repair_migrations(jsonb) TO dbops_admin;

@@ -1,0 +1,154 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate.h
+ *		Declarations shared by the migration files of dbops (migrate_*.c).
+ *
+ * A migration source (a directory in one of several layouts, or a jsonb
+ * document) is read into a MigrationSource: its migrations in natural
+ * version order, each with its SQL texts and the checksum of its up SQL.
+ * Scripts are split into statements before anything runs, the catalog
+ * (dbops.schema_migrations) is read and written only by migrate_catalog.c,
+ * and migrate_command.c combines the pieces into apply, rollback, status,
+ * baseline and repair.
+ *
+ * src/migrate.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_H
+#define MIGRATE_H
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+/* Length of a hex SHA-256 digest, without the terminating zero */
+#define MIGRATE_CHECKSUM_LEN	64
+#define MIGRATE_CHECKSUM_ALGORITHM	"sha256"
+
+/* First line that marks a migration which cannot run in a transaction */
+#define MIGRATE_NO_TRANSACTION_MARK "-- dbops:no-transaction"
+
+/* One migration of a source */
+typedef struct Migration
+{
+	char	   *version;
+	char	   *name;			/* may be empty */
+	char	   *label;			/* "<version>_<name>", for messages */
+	char	   *up_sql;
+	char	   *down_sql;		/* NULL when the source has none */
+	char	   *verify_sql;		/* NULL when the source has none */
+	/* how the source calls each script in messages ("up.sql", "up") */
+	char	   *up_file;
+	char	   *down_file;
+	char	   *verify_file;
+	char		checksum[MIGRATE_CHECKSUM_LEN + 1];
+	bool		no_transaction; /* up SQL starts with the no-transaction mark */
+} Migration;
+
+/* All migrations of a source, sorted by version */
+typedef struct MigrationSource
+{
+	int			count;
+	Migration **items;
+} MigrationSource;
+
+/* One row of dbops.schema_migrations */
+typedef struct AppliedMigration
+{
+	char	   *version;
+	char	   *name;
+	char	   *label;
+	char	   *checksum;
+	char	   *down_sql;		/* only filled in when asked for */
+	char	   *verify_sql;		/* likewise */
+	TimestampTz applied_at;
+	char	   *applied_by;
+	bool		no_transaction; /* only filled in when the SQL was asked for */
+} AppliedMigration;
+
+/* What a script is for: it decides which transaction control is accepted */
+typedef enum MigrationScriptKind
+{
+	MIGRATE_SCRIPT_UP,
+	MIGRATE_SCRIPT_DOWN,
+	MIGRATE_SCRIPT_VERIFY
+} MigrationScriptKind;
+
+/* A statement of a script: a byte range of its text */
+typedef struct MigrationStatement
+{
+	int			offset;
+	int			length;
+} MigrationStatement;
+
+/* A script split into the statements that will run */
+typedef struct MigrationScript
+{
+	const char *label;			/* migration label */
+	const char *file;			/* script name, for messages */
+	const char *sql;
+	MigrationScriptKind kind;
+	int			nstatements;
+	MigrationStatement *statements;
+	/* a BEGIN ... COMMIT (or, in verify, ROLLBACK) pair was dropped */
+	bool		dropped_transaction;
+} MigrationScript;
+
+/* migrate_order.c */
+extern int	migrate_version_cmp(const char *a, const char *b);
+
+/* migrate_source.c */
+extern MigrationSource *migrate_source_from_list(List *migrations);
+extern Migration *migrate_source_new(const char *version, const char *name,
+									 const char *up_sql, const char *up_file);
+extern void migrate_source_checksum(const char *data, size_t len, char *hex);
+extern Migration *migrate_source_find(MigrationSource *source,
+									  const char *version);
+
+/* migrate_dir.c: directory layouts (Hasura/Diesel, golang-migrate, Flyway) */
+extern MigrationSource *migrate_source_read_dir(const char *path);
+extern char *migrate_read_file(const char *path, const char *display);
+
+/* migrate_sqitch.c */
+extern List *migrate_sqitch_read(const char *dir);
+
+/* migrate_json.c */
+extern MigrationSource *migrate_source_read_json(Jsonb *doc);
+
+/* migrate_script.c */
+extern MigrationScript *migrate_script_parse(const char *label,
+											 const char *file,
+											 const char *sql,
+											 MigrationScriptKind kind);
+
+/* migrate_exec.c */
+extern void migrate_script_run(MigrationScript *script);
+extern void migrate_script_run_discarded(MigrationScript *script);
+
+/* migrate_catalog.c */
+extern void migrate_lock(void);
+extern List *migrate_catalog_read(bool with_sql);
+extern void migrate_catalog_insert(Migration *m, TimestampTz applied_at,
+								   int64 duration_us, bool baseline);
+extern void migrate_catalog_delete(AppliedMigration *a);
+extern void migrate_catalog_repair(Migration *m, AppliedMigration *a);
+extern void migrate_catalog_event(const char *action, const char *version,
+								  const char *name, const char *before,
+								  const char *after);
+extern char *migrate_current_user_name(void);
+
+/* migrate_command.c: the work of the SQL-callable functions */
+extern void migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
+						  const char *target, bool dry_run,
+						  bool allow_out_of_order);
+extern void migrate_rollback(FunctionCallInfo fcinfo, const char *target,
+							 int steps, bool dry_run);
+extern void migrate_status(FunctionCallInfo fcinfo, MigrationSource *source);
+extern void migrate_baseline(FunctionCallInfo fcinfo, MigrationSource *source,
+							 const char *target);
+extern void migrate_repair(FunctionCallInfo fcinfo, MigrationSource *source);
+
+#endif							/* MIGRATE_H */

@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate_funcs.c
+ *		SQL-callable migration functions: argument checks, then the source
+ *		is read and the work handed to migrate_command.c.
+ *
+ * Every function exists twice, once for a server-side directory (text) and
+ * once for a jsonb document; the two differ only in how the source is read.
+ *
+ * src/migrate_funcs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "migrate.h"
+
+PG_FUNCTION_INFO_V1(dbops_apply_migrations_dir);
+PG_FUNCTION_INFO_V1(dbops_apply_migrations_json);
+PG_FUNCTION_INFO_V1(dbops_rollback_migrations);
+PG_FUNCTION_INFO_V1(dbops_migration_status_dir);
+PG_FUNCTION_INFO_V1(dbops_migration_status_json);
+PG_FUNCTION_INFO_V1(dbops_baseline_dir);
+PG_FUNCTION_INFO_V1(dbops_baseline_json);
+PG_FUNCTION_INFO_V1(dbops_repair_migrations_dir);
+PG_FUNCTION_INFO_V1(dbops_repair_migrations_json);
+
+/*
+ * Read the source given as the function's first argument: a directory for
+ * the text forms, a document for the jsonb forms.
+ */
+static MigrationSource *
+source_arg(FunctionCallInfo fcinfo, bool is_dir)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration source must not be null")));
+	if (is_dir)
+		return migrate_source_read_dir(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	return migrate_source_read_json(PG_GETARG_JSONB_P(0));
+}
+
+/* An optional text argument: NULL stays NULL */
+static const char *
+optional_text_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL :
+		text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* An optional boolean argument: NULL means false */
+static bool
+optional_bool_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return !PG_ARGISNULL(argno) && PG_GETARG_BOOL(argno);
+}
+
+static Datum
+apply_common(FunctionCallInfo fcinfo, bool is_dir)
+{
+	MigrationSource *source = source_arg(fcinfo, is_dir);
+
+	migrate_apply(fcinfo, source,
+				  optional_text_arg(fcinfo, 1),
+				  optional_bool_arg(fcinfo, 2),
+				  optional_bool_arg(fcinfo, 3));
+	return (Datum) 0;
+}
+
+/*
+ * apply_migrations(source_dir text | migrations jsonb, target_version text,
+ *					dry_run boolean, allow_out_of_order boolean)
+ */
+Datum
+dbops_apply_migrations_dir(PG_FUNCTION_ARGS)
+{
+	return apply_common(fcinfo, true);
+}
+
+Datum
+dbops_apply_migrations_json(PG_FUNCTION_ARGS)
+{
+	return apply_common(fcinfo, false);
+}
+
+/*
+ * rollback_migrations(target_version text, steps integer, dry_run boolean)
+ *
+ * At most one of target_version and steps; neither means one step.
+ */
+Datum
+dbops_rollback_migrations(PG_FUNCTION_ARGS)
+{
+	const char *target = optional_text_arg(fcinfo, 0);
+	int			steps = 0;
+
+	if (!PG_ARGISNULL(1))
+	{
+		steps = PG_GETARG_INT32(1);
+		if (steps < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("steps must be at least 1, not %d", steps)));
+		if (target != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("target_version and steps cannot both be given")));
+	}
+	else if (target == NULL)
+		steps = 1;
+
+	migrate_rollback(fcinfo, target, steps, optional_bool_arg(fcinfo, 2));
+	return (Datum) 0;
+}
+
+/* migration_status(source_dir text | migrations jsonb) */
+Datum
+dbops_migration_status_dir(PG_FUNCTION_ARGS)
+{
+	migrate_status(fcinfo, source_arg(fcinfo, true));
+	return (Datum) 0;
+}
+
+Datum
+dbops_migration_status_json(PG_FUNCTION_ARGS)
+{
+	migrate_status(fcinfo, source_arg(fcinfo, false));
+	return (Datum) 0;
+}
+
+static Datum
+baseline_common(FunctionCallInfo fcinfo, bool is_dir)
+{
+	MigrationSource *source = source_arg(fcinfo, is_dir);
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("baseline version must not be null")));
+	migrate_baseline(fcinfo, source, optional_text_arg(fcinfo, 1));
+	return (Datum) 0;
+}
+
+/* baseline(source_dir text | migrations jsonb, target_version text) */
+Datum
+dbops_baseline_dir(PG_FUNCTION_ARGS)
+{
+	return baseline_common(fcinfo, true);
+}
+
+Datum
+dbops_baseline_json(PG_FUNCTION_ARGS)
+{
+	return baseline_common(fcinfo, false);
+}
+
+/* repair_migrations(source_dir text | migrations jsonb) */
+Datum
+dbops_repair_migrations_dir(PG_FUNCTION_ARGS)
+{
+	migrate_repair(fcinfo, source_arg(fcinfo, true));
+	return (Datum) 0;
+}
+
+Datum
+dbops_repair_migrations_json(PG_FUNCTION_ARGS)
+{
+	migrate_repair(fcinfo, source_arg(fcinfo, false));
+	return (Datum) 0;
+}
