@@ -37,6 +37,7 @@ typedef struct Migration
 	char	   *version;
 	char	   *name;			/* may be empty */
 	char	   *label;			/* "<version>_<name>", for messages */
+	char	   *origin;			/* where the source defines it, for messages */
 	char	   *up_sql;
 	char	   *down_sql;		/* NULL when the source has none */
 	char	   *verify_sql;		/* NULL when the source has none */
@@ -66,7 +67,6 @@ typedef struct AppliedMigration
 	char	   *verify_sql;		/* likewise */
 	TimestampTz applied_at;
 	char	   *applied_by;
-	bool		no_transaction; /* only filled in when the SQL was asked for */
 } AppliedMigration;
 
 /* What a script is for: it decides which transaction control is accepted */
@@ -97,13 +97,37 @@ typedef struct MigrationScript
 	bool		dropped_transaction;
 } MigrationScript;
 
+/*
+ * Where an error in a script comes from (migrate_errcontext.c).  The
+ * current statement is a byte range of sql; without one, positions are
+ * relative to the whole script.
+ */
+typedef struct MigrationErrorContext
+{
+	ErrorContextCallback callback;
+	const char *label;
+	const char *file;
+	const char *sql;
+	int			stmt_offset;	/* -1 when no statement is current */
+	int			stmt_length;
+	int			error_offset;	/* set by the callback: byte offset, or -1 */
+} MigrationErrorContext;
+
+/* migrate_errcontext.c */
+extern void migrate_errcontext_push(MigrationErrorContext *ctx,
+									const char *label, const char *file,
+									const char *sql);
+extern void migrate_errcontext_pop(MigrationErrorContext *ctx);
+
 /* migrate_order.c */
 extern int	migrate_version_cmp(const char *a, const char *b);
 
 /* migrate_source.c */
 extern MigrationSource *migrate_source_from_list(List *migrations);
 extern Migration *migrate_source_new(const char *version, const char *name,
-									 const char *up_sql, const char *up_file);
+									 const char *origin, char *up_sql,
+									 const char *up_file);
+extern bool migrate_has_no_transaction_mark(const char *sql);
 extern void migrate_source_checksum(const char *data, size_t len, char *hex);
 extern Migration *migrate_source_find(MigrationSource *source,
 									  const char *version);
@@ -111,6 +135,7 @@ extern Migration *migrate_source_find(MigrationSource *source,
 /* migrate_dir.c: directory layouts (Hasura/Diesel, golang-migrate, Flyway) */
 extern MigrationSource *migrate_source_read_dir(const char *path);
 extern char *migrate_read_file(const char *path, const char *display);
+extern char *migrate_read_optional(const char *path, const char *display);
 
 /* migrate_sqitch.c */
 extern List *migrate_sqitch_read(const char *dir);

@@ -1,8 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * migrate_command.c
- *		Temporary: the SQL signatures are in place, the work follows in the
- *		next commits.  Every function reports that it is not implemented.
+ *		The work of apply_migrations, rollback_migrations, migration_status,
+ *		baseline and repair_migrations.
+ *
+ * Each pairs the source's migrations with the catalog's in version order,
+ * checks everything it is about to do, and only then acts, so that an
+ * error found in migration K of N is reported before migration 1 runs
+ * where it can be (checksums, order, syntax, transaction control).
+ * Everything happens in the caller's transaction under the migration lock:
+ * a batch is all or nothing, bookkeeping included.
  *
  * src/migrate_command.c
  *
@@ -10,59 +17,453 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
 #include "migrate.h"
 
+/* A migration of the source, of the catalog, or both */
+typedef struct MigrationPair
+{
+	Migration  *source;			/* NULL: missing from the source */
+	AppliedMigration *applied;	/* NULL: not applied */
+} MigrationPair;
+
+/* A pending migration with its scripts parsed */
+typedef struct PlannedApply
+{
+	Migration  *m;
+	MigrationScript *up;
+	MigrationScript *verify;	/* NULL when there is nothing to verify */
+} PlannedApply;
+
+/*
+ * Merge the source's migrations and the applied ones, both sorted, into
+ * one list of pairs in version order.
+ */
+static List *
+pair_migrations(MigrationSource *source, List *applied)
+{
+	List	   *pairs = NIL;
+	ListCell   *lc = list_head(applied);
+	int			i = 0;
+
+	while (i < source->count || lc != NULL)
+	{
+		MigrationPair *p = palloc0(sizeof(MigrationPair));
+		int			c;
+
+		if (i >= source->count)
+			c = 1;
+		else if (lc == NULL)
+			c = -1;
+		else
+			c = migrate_version_cmp(source->items[i]->version,
+									((AppliedMigration *) lfirst(lc))->version);
+		if (c <= 0)
+			p->source = source->items[i++];
+		if (c >= 0)
+		{
+			p->applied = lfirst(lc);
+			lc = lnext(applied, lc);
+		}
+		pairs = lappend(pairs, p);
+	}
+	return pairs;
+}
+
+static bool
+is_modified(MigrationPair *p)
+{
+	return p->source && p->applied &&
+		strcmp(p->source->checksum, p->applied->checksum) != 0;
+}
+
+/* The migration of the source with version target, or an error */
+static Migration *
+source_target(MigrationSource *source, const char *target)
+{
+	Migration  *m = migrate_source_find(source, target);
+
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration version \"%s\" is not in the source", target)));
+	return m;
+}
+
 static void
-not_yet(void)
+result_row(ReturnSetInfo *rsinfo, const char *version, const char *name,
+		   const char *action, int64 duration_us)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("migrations are not implemented yet")));
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, duration_us < 0};
+
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = CStringGetTextDatum(action);
+	if (duration_us >= 0)
+	{
+		Interval   *iv = palloc0(sizeof(Interval));
+
+		iv->time = duration_us;
+		values[3] = IntervalPGetDatum(iv);
+	}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-MigrationSource *
-migrate_source_read_dir(const char *path)
+/* Parse a script of the source, or NULL when the source has none */
+static MigrationScript *
+parse_optional(Migration *m, const char *file, const char *sql,
+			   MigrationScriptKind kind)
 {
-	not_yet();
-	return NULL;
+	MigrationScript *script;
+
+	if (sql == NULL)
+		return NULL;
+	script = migrate_script_parse(m->label, file, sql, kind);
+	return script->nstatements > 0 ? script : NULL;
 }
 
-MigrationSource *
-migrate_source_read_json(Jsonb *doc)
+/*
+ * Check the pairs for apply and return what is to run: refuses a changed
+ * applied migration, a pending one older than the latest applied (unless
+ * allowed) and one that cannot run in a transaction, and parses every
+ * script of the pending ones.
+ */
+static List *
+plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 {
-	not_yet();
-	return NULL;
+	List	   *plan = NIL;
+	AppliedMigration *latest = NULL;
+	ListCell   *lc;
+
+	foreach(lc, pairs)
+	{
+		MigrationPair *p = lfirst(lc);
+
+		if (is_modified(p))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("applied migration \"%s\" has changed",
+							p->source->label),
+					 errdetail("Its up SQL now has checksum %s; %s was recorded when it was applied.",
+							   p->source->checksum, p->applied->checksum),
+					 errhint("Restore the original file, or accept the change with dbops.repair_migrations().")));
+		if (p->applied)
+			latest = p->applied;
+	}
+
+	foreach(lc, pairs)
+	{
+		MigrationPair *p = lfirst(lc);
+		Migration  *m = p->source;
+		PlannedApply *pa;
+
+		if (m == NULL || p->applied != NULL)
+			continue;
+		if (target && migrate_version_cmp(m->version, target->version) > 0)
+			break;
+		if (latest && !allow_out_of_order &&
+			migrate_version_cmp(m->version, latest->version) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("pending migration \"%s\" is older than applied migration \"%s\"",
+							m->label, latest->label),
+					 errhint("Pass allow_out_of_order => true to apply it anyway.")));
+		if (m->no_transaction)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("migration \"%s\" cannot run inside a transaction",
+							m->label),
+					 errdetail("Its up SQL starts with \"%s\".",
+							   MIGRATE_NO_TRANSACTION_MARK),
+					 errhint("The dbops background worker runs such migrations at top level; nothing was applied.")));
+
+		pa = palloc0(sizeof(PlannedApply));
+		pa->m = m;
+		pa->up = migrate_script_parse(m->label, m->up_file, m->up_sql,
+									  MIGRATE_SCRIPT_UP);
+		/* down SQL runs only at rollback, but a typo should show now */
+		(void) parse_optional(m, m->down_file, m->down_sql, MIGRATE_SCRIPT_DOWN);
+		pa->verify = parse_optional(m, m->verify_file, m->verify_sql,
+									MIGRATE_SCRIPT_VERIFY);
+		plan = lappend(plan, pa);
+	}
+	return plan;
 }
 
 void
 migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 			  const char *target, bool dry_run, bool allow_out_of_order)
 {
-	not_yet();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Migration  *target_m = NULL;
+	List	   *plan;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (target)
+		target_m = source_target(source, target);
+
+	SPI_connect();
+	migrate_lock();
+	plan = plan_apply(pair_migrations(source, migrate_catalog_read(false)),
+					  target_m, allow_out_of_order);
+
+	foreach(lc, plan)
+	{
+		PlannedApply *pa = lfirst(lc);
+		TimestampTz start;
+		int64		duration;
+		int			nestlevel;
+
+		if (dry_run)
+		{
+			result_row(rsinfo, pa->m->version, pa->m->name, "would apply", -1);
+			continue;
+		}
+
+		/*
+		 * A SET in a migration ends with it: rolling the GUC nest level back
+		 * as on abort reverts plain SETs too, which a commit would keep.
+		 */
+		start = GetCurrentTimestamp();
+		nestlevel = NewGUCNestLevel();
+		migrate_script_run(pa->up);
+		if (pa->verify)
+			migrate_script_run_discarded(pa->verify);
+		AtEOXact_GUC(false, nestlevel);
+		duration = GetCurrentTimestamp() - start;
+
+		migrate_catalog_insert(pa->m, start, duration, false);
+		result_row(rsinfo, pa->m->version, pa->m->name, "applied", duration);
+	}
+	SPI_finish();
 }
 
+/*
+ * Roll back the latest applied migrations: down to target (which stays
+ * applied), or the given number of steps.
+ */
 void
 migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 				 bool dry_run)
 {
-	not_yet();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *applied;
+	List	   *todo = NIL;
+	List	   *scripts = NIL;
+	ListCell   *lc;
+	ListCell   *sc;
+	int			first;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	migrate_lock();
+	applied = migrate_catalog_read(true);
+
+	if (target)
+	{
+		for (first = list_length(applied) - 1; first >= 0; first--)
+			if (migrate_version_cmp(((AppliedMigration *) list_nth(applied, first))->version,
+									target) == 0)
+				break;
+		if (first < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("migration version \"%s\" is not applied", target)));
+		first++;
+	}
+	else
+	{
+		if (steps > list_length(applied))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot roll back %d migrations", steps),
+					 errdetail("Only %d migrations are applied.",
+							   list_length(applied))));
+		first = list_length(applied) - steps;
+	}
+
+	/* newest first; check every down script before running any */
+	for (int i = list_length(applied) - 1; i >= first; i--)
+	{
+		AppliedMigration *a = list_nth(applied, i);
+		MigrationScript *down = NULL;
+
+		if (a->down_sql)
+		{
+			if (migrate_has_no_transaction_mark(a->down_sql))
+				ereport(ERROR,
+						(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+						 errmsg("down SQL of migration \"%s\" cannot run inside a transaction",
+								a->label),
+						 errdetail("It starts with \"%s\"; nothing was rolled back.",
+								   MIGRATE_NO_TRANSACTION_MARK)));
+			down = migrate_script_parse(a->label, "down SQL", a->down_sql,
+										MIGRATE_SCRIPT_DOWN);
+		}
+		if (down == NULL || down->nstatements == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("migration \"%s\" has no down SQL", a->label),
+					 errdetail(down == NULL ?
+							   "No down SQL was recorded when it was applied; nothing was rolled back." :
+							   "Its recorded down SQL holds only comments; nothing was rolled back.")));
+		todo = lappend(todo, a);
+		scripts = lappend(scripts, down);
+	}
+
+	forboth(lc, todo, sc, scripts)
+	{
+		AppliedMigration *a = lfirst(lc);
+		TimestampTz start;
+		int64		duration;
+		int			nestlevel;
+
+		if (dry_run)
+		{
+			result_row(rsinfo, a->version, a->name, "would roll back", -1);
+			continue;
+		}
+		start = GetCurrentTimestamp();
+		nestlevel = NewGUCNestLevel();
+		migrate_script_run(lfirst(sc));
+		AtEOXact_GUC(false, nestlevel);
+		duration = GetCurrentTimestamp() - start;
+
+		migrate_catalog_delete(a);
+		migrate_catalog_event("rolled back", a->version, a->name,
+							  a->checksum, NULL);
+		result_row(rsinfo, a->version, a->name, "rolled back", duration);
+	}
+	SPI_finish();
 }
 
+/* Every migration of the source and of the catalog, with its state */
 void
 migrate_status(FunctionCallInfo fcinfo, MigrationSource *source)
 {
-	not_yet();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *pairs;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	pairs = pair_migrations(source, migrate_catalog_read(false));
+
+	foreach(lc, pairs)
+	{
+		MigrationPair *p = lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+		const char *state;
+
+		if (p->applied == NULL)
+			state = "pending";
+		else if (p->source == NULL)
+			state = "missing";
+		else
+			state = is_modified(p) ? "modified" : "applied";
+
+		values[0] = CStringGetTextDatum(p->applied ? p->applied->version :
+										p->source->version);
+		values[1] = CStringGetTextDatum(p->source ? p->source->name :
+										p->applied->name);
+		values[2] = CStringGetTextDatum(state);
+		if (p->applied)
+		{
+			values[3] = TimestampTzGetDatum(p->applied->applied_at);
+			values[4] = CStringGetTextDatum(p->applied->applied_by);
+			values[5] = CStringGetTextDatum(p->applied->checksum);
+		}
+		else
+		{
+			nulls[3] = nulls[4] = true;
+			values[5] = CStringGetTextDatum(p->source->checksum);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
 }
 
+/*
+ * Mark the source's migrations up to and including target as applied
+ * without running them, with the checksums and SQL of the source.
+ */
 void
 migrate_baseline(FunctionCallInfo fcinfo, MigrationSource *source,
 				 const char *target)
 {
-	not_yet();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Migration  *target_m;
+	List	   *pairs;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	target_m = source_target(source, target);
+	SPI_connect();
+	migrate_lock();
+	pairs = pair_migrations(source, migrate_catalog_read(false));
+
+	foreach(lc, pairs)
+	{
+		MigrationPair *p = lfirst(lc);
+
+		if (p->source == NULL || p->applied != NULL)
+			continue;
+		if (migrate_version_cmp(p->source->version, target_m->version) > 0)
+			break;
+		migrate_catalog_insert(p->source, GetCurrentTimestamp(), 0, true);
+		migrate_catalog_event("baselined", p->source->version, p->source->name,
+							  NULL, p->source->checksum);
+		result_row(rsinfo, p->source->version, p->source->name, "baselined", -1);
+	}
+	SPI_finish();
 }
 
+static bool
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/*
+ * Accept the source's current scripts for applied migrations whose up SQL
+ * changed, or whose down or verify SQL differs from the recorded one.
+ */
 void
 migrate_repair(FunctionCallInfo fcinfo, MigrationSource *source)
 {
-	not_yet();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *pairs;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	migrate_lock();
+	pairs = pair_migrations(source, migrate_catalog_read(true));
+
+	foreach(lc, pairs)
+	{
+		MigrationPair *p = lfirst(lc);
+
+		if (p->source == NULL || p->applied == NULL)
+			continue;
+		if (!is_modified(p) &&
+			!str_differs(p->source->down_sql, p->applied->down_sql) &&
+			!str_differs(p->source->verify_sql, p->applied->verify_sql))
+			continue;
+		migrate_catalog_repair(p->source, p->applied);
+		migrate_catalog_event("repaired", p->applied->version, p->source->name,
+							  p->applied->checksum, p->source->checksum);
+		result_row(rsinfo, p->applied->version, p->source->name, "repaired", -1);
+	}
+	SPI_finish();
 }

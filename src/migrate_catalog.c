@@ -1,0 +1,299 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate_catalog.c
+ *		The migration lock and every read and write of dbops's migration
+ *		catalog (dbops.schema_migrations, dbops.migration_events).
+ *
+ * Administrators may only read these tables, so that nobody can rewrite
+ * the down SQL a later rollback will run.  The writes here therefore run as
+ * the tables' owner, the extension owner, switched with
+ * SetUserIdAndSecContext for the duration of one statement and with
+ * SECURITY_RESTRICTED_OPERATION, while migration SQL always runs as the
+ * caller.  Each statement names everything with its schema (operators
+ * included) and takes typed parameters, so the caller's search_path cannot
+ * redirect it.  Plans are prepared once per session.
+ *
+ * src/migrate_catalog.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "migrate.h"
+
+/*
+ * The migration lock is the advisory lock pg_advisory_xact_lock(1684172656,
+ * 1), so that other tools can take part ("dbop" in ASCII, then 1 for
+ * migrations).
+ */
+#define MIGRATE_LOCK_KEY1	0x64626f70
+#define MIGRATE_LOCK_KEY2	1
+
+/*
+ * Take the migration lock for the rest of the transaction.  A transaction
+ * that works from one snapshot (REPEATABLE READ, SERIALIZABLE) and had to
+ * wait would not see what the holder committed, and would apply the same
+ * migrations again: it fails with a serialization failure instead.
+ */
+void
+migrate_lock(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGRATE_LOCK_KEY1,
+						 MIGRATE_LOCK_KEY2, 2);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
+
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent migrations"),
+				 errdetail("Another transaction held the migration lock; what it committed is not visible to this transaction's snapshot."),
+				 errhint("Retry the transaction.")));
+}
+
+/* The role the catalog writes run as: the owner of schema_migrations */
+static Oid
+catalog_owner(void)
+{
+	Oid			nsp = get_namespace_oid("dbops", false);
+	Oid			relid = get_relname_relid("schema_migrations", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation dbops.schema_migrations");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Run the statement sql, prepared once into *plan, as the catalog owner;
+ * returns the number of rows processed.
+ */
+static uint64
+catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+			 Datum *values, const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	rc = SPI_execute_plan(*plan, values, nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return SPI_processed;
+}
+
+/* A text Datum and its null flag from a string that may be NULL */
+static void
+set_text(Datum *values, char *nulls, int i, const char *s)
+{
+	values[i] = s ? CStringGetTextDatum(s) : (Datum) 0;
+	nulls[i] = s ? ' ' : 'n';
+}
+
+static char *
+get_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static int
+applied_cmp(const ListCell *a, const ListCell *b)
+{
+	const AppliedMigration *aa = lfirst(a);
+	const AppliedMigration *ab = lfirst(b);
+
+	return migrate_version_cmp(aa->version, ab->version);
+}
+
+/*
+ * Every applied migration, in natural version order.  The stored down and
+ * verify SQL is fetched only when with_sql is set.
+ */
+List *
+migrate_catalog_read(bool with_sql)
+{
+	static SPIPlanPtr plans[2];
+	List	   *result = NIL;
+
+	catalog_exec(&plans[with_sql ? 1 : 0], with_sql ?
+				 "SELECT version, name, checksum, applied_at, applied_by, down_sql, verify_sql "
+				 "FROM dbops.schema_migrations" :
+				 "SELECT version, name, checksum, applied_at, applied_by, NULL, NULL "
+				 "FROM dbops.schema_migrations",
+				 0, NULL, NULL, NULL);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		AppliedMigration *a = palloc0(sizeof(AppliedMigration));
+		bool		isnull;
+
+		a->version = get_text(tup, desc, 1);
+		a->name = get_text(tup, desc, 2);
+		a->label = a->name[0] != '\0' ?
+			psprintf("%s_%s", a->version, a->name) : a->version;
+		a->checksum = get_text(tup, desc, 3);
+		a->applied_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+		a->applied_by = get_text(tup, desc, 5);
+		a->down_sql = get_text(tup, desc, 6);
+		a->verify_sql = get_text(tup, desc, 7);
+		result = lappend(result, a);
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	list_sort(result, applied_cmp);
+	return result;
+}
+
+/* Record migration m as applied (or baselined) */
+void
+migrate_catalog_insert(Migration *m, TimestampTz applied_at,
+					   int64 duration_us, bool baseline)
+{
+	static SPIPlanPtr plan;
+	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INTERVALOID, BOOLOID};
+	Datum		values[11];
+	char		nulls[11];
+	Interval   *duration = palloc0(sizeof(Interval));
+
+	set_text(values, nulls, 0, m->version);
+	set_text(values, nulls, 1, m->name);
+	set_text(values, nulls, 2, MIGRATE_CHECKSUM_ALGORITHM);
+	set_text(values, nulls, 3, m->checksum);
+	set_text(values, nulls, 4, m->up_sql);
+	set_text(values, nulls, 5, m->down_sql);
+	set_text(values, nulls, 6, m->verify_sql);
+	values[7] = TimestampTzGetDatum(applied_at);
+	nulls[7] = ' ';
+	set_text(values, nulls, 8, migrate_current_user_name());
+	duration->time = duration_us;
+	values[9] = IntervalPGetDatum(duration);
+	nulls[9] = baseline ? 'n' : ' ';
+	values[10] = BoolGetDatum(baseline);
+	nulls[10] = ' ';
+
+	catalog_exec(&plan,
+				 "INSERT INTO dbops.schema_migrations (version, name, checksum_algorithm, "
+				 "checksum, up_sql, down_sql, verify_sql, applied_at, applied_by, "
+				 "duration, baseline) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+				 11, types, values, nulls);
+}
+
+/* Forget applied migration a, after its down SQL ran */
+void
+migrate_catalog_delete(AppliedMigration *a)
+{
+	static SPIPlanPtr plan;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	char		nulls[1];
+
+	set_text(values, nulls, 0, a->version);
+	if (catalog_exec(&plan,
+					 "DELETE FROM dbops.schema_migrations "
+					 "WHERE version OPERATOR(pg_catalog.=) $1",
+					 1, types, values, nulls) != 1)
+		elog(ERROR, "migration \"%s\" vanished from dbops.schema_migrations",
+			 a->version);
+}
+
+/* Store the source's current SQL and checksum for applied migration a */
+void
+migrate_catalog_repair(Migration *m, AppliedMigration *a)
+{
+	static SPIPlanPtr plan;
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6];
+
+	set_text(values, nulls, 0, a->version);
+	set_text(values, nulls, 1, m->name);
+	set_text(values, nulls, 2, m->checksum);
+	set_text(values, nulls, 3, m->up_sql);
+	set_text(values, nulls, 4, m->down_sql);
+	set_text(values, nulls, 5, m->verify_sql);
+	if (catalog_exec(&plan,
+					 "UPDATE dbops.schema_migrations "
+					 "SET name = $2, checksum_algorithm = '" MIGRATE_CHECKSUM_ALGORITHM "', "
+					 "checksum = $3, up_sql = $4, down_sql = $5, verify_sql = $6 "
+					 "WHERE version OPERATOR(pg_catalog.=) $1",
+					 6, types, values, nulls) != 1)
+		elog(ERROR, "migration \"%s\" vanished from dbops.schema_migrations",
+			 a->version);
+}
+
+/* Record a rollback, baseline or repair in dbops.migration_events */
+void
+migrate_catalog_event(const char *action, const char *version,
+					  const char *name, const char *before, const char *after)
+{
+	static SPIPlanPtr plan;
+	Oid			types[7] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7];
+
+	values[0] = TimestampTzGetDatum(GetCurrentTimestamp());
+	nulls[0] = ' ';
+	set_text(values, nulls, 1, migrate_current_user_name());
+	set_text(values, nulls, 2, action);
+	set_text(values, nulls, 3, version);
+	set_text(values, nulls, 4, name);
+	set_text(values, nulls, 5, before);
+	set_text(values, nulls, 6, after);
+	catalog_exec(&plan,
+				 "INSERT INTO dbops.migration_events (event_at, event_by, action, "
+				 "version, name, checksum_before, checksum_after) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+				 7, types, values, nulls);
+}
+
+/* The role migrations run as, recorded as applied_by */
+char *
+migrate_current_user_name(void)
+{
+	return GetUserNameFromId(GetUserId(), false);
+}
