@@ -1,0 +1,202 @@
+# Copyright (c) dbops contributors
+#
+# Two sessions apply the same migrations directory at once.  The second waits
+# on the migration lock (a transaction-scoped advisory lock, visible in
+# pg_locks and as wait event "advisory"), then finds the work done, so every
+# migration runs exactly once.  If the holder rolls back, the waiter applies
+# everything itself.  Under REPEATABLE READ a session that had to wait cannot
+# see what the holder committed, so it fails with a serialization failure
+# (SQLSTATE 40001) instead of applying the migrations a second time.
+use strict;
+use warnings FATAL => 'all';
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# The lock other tools may take to keep dbops out: pg_advisory_xact_lock of
+# these two keys ("dbop" in ASCII, then 1 for migrations).
+my ($key1, $key2) = (1684172656, 1);
+my $count = 4;
+
+# Each migration records its run in applied_log, so a migration that ran
+# twice leaves two rows.  The second one sleeps a little, to widen the window
+# in which two sessions race.
+my $dir = "$PostgreSQL::Test::Utils::tmp_check/migrations_concurrency";
+mkdir $dir or die "could not create directory \"$dir\": $!";
+for my $i (1 .. $count)
+{
+	my $m = sprintf('%03d_step%d', $i, $i);
+	mkdir "$dir/$m" or die "could not create directory \"$dir/$m\": $!";
+	my $up = $i == 1
+	  ? "CREATE TABLE applied_log (version text NOT NULL, pid integer NOT NULL DEFAULT pg_backend_pid());\n"
+	  : "CREATE TABLE t$i (id integer PRIMARY KEY);\n";
+	$up .= "SELECT pg_sleep(0.3);\n" if $i == 2;
+	$up .= sprintf("INSERT INTO applied_log (version) VALUES ('%03d');\n", $i);
+	my $down = $i == 1 ? "DROP TABLE applied_log;\n" : "DROP TABLE t$i;\n";
+	append_to_file("$dir/$m/up.sql", $up);
+	append_to_file("$dir/$m/down.sql", $down);
+}
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'dbops'");
+$node->start;
+
+sub new_database
+{
+	my ($db) = @_;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION dbops');
+}
+
+my $apply = "SELECT count(*) FROM dbops.apply_migrations('$dir') WHERE action = 'applied';";
+
+# Each migration ran once, and the catalog and the objects agree.
+sub applied_once
+{
+	my ($db, $what) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	is($node->safe_psql($db,
+			'SELECT count(*), count(DISTINCT version) FROM applied_log'),
+		"$count|$count", "$what: every migration ran exactly once");
+	is($node->safe_psql($db,
+			'SELECT count(*), count(DISTINCT version) FROM dbops.schema_migrations'),
+		"$count|$count", "$what: the catalog records each version once");
+	is($node->safe_psql($db,
+			"SELECT count(*) FROM pg_class WHERE relname ~ '^t[0-9]+\$' AND relkind = 'r'"),
+		$count - 1, "$what: the tables exist");
+}
+
+# Wait until the session with this pid waits for the migration lock, and
+# check that it is seen the way an operator would look for it.
+sub waits_for_lock
+{
+	my ($db, $pid, $holder, $what) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	ok( $node->poll_query_until(
+			$db, qq{
+		SELECT a.wait_event_type || '/' || a.wait_event
+		FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+		WHERE l.locktype = 'advisory' AND NOT l.granted AND l.pid = $pid
+		  AND l.classid = $key1 AND l.objid = $key2 AND l.objsubid = 2},
+			'Lock/advisory'),
+		"$what: the second session waits on the advisory lock");
+	is($node->safe_psql($db, qq{
+		SELECT pid FROM pg_locks
+		WHERE locktype = 'advisory' AND granted
+		  AND classid = $key1 AND objid = $key2 AND objsubid = 2}),
+		$holder, "$what: the first session holds it");
+}
+
+# Start a statement in a background session without waiting for its end.
+sub start_query
+{
+	my ($session, $sql) = @_;
+	$session->query_until(qr/started\n/, "\\echo started\n$sql\n");
+}
+
+# ---- the holder commits: the waiter finds nothing left to do
+new_database('commit_case');
+my $s1 = $node->background_psql('commit_case');
+my $s2 = $node->background_psql('commit_case');
+my $pid_a = $s1->query_safe('SELECT pg_backend_pid()');
+my $pid_b = $s2->query_safe('SELECT pg_backend_pid()');
+
+$s1->query_safe('BEGIN');
+is($s1->query_safe($apply), $count, 'first session applies, transaction still open');
+start_query($s2, $apply);
+waits_for_lock('commit_case', $pid_b, $pid_a, 'holder commits');
+is($node->safe_psql('commit_case', 'SELECT count(*) FROM dbops.schema_migrations'),
+	0, 'nothing is visible before the holder commits');
+$s1->query_safe('COMMIT');
+# The waiter's result comes first, then this marker.
+is($s2->query_safe("SELECT 'done'"), "0\ndone",
+	'the waiting session applies nothing once it gets the lock');
+applied_once('commit_case', 'holder commits');
+is($node->safe_psql('commit_case', "SELECT count(*) FROM applied_log WHERE pid = $pid_a"),
+	$count, 'the first session ran them all');
+$s1->quit;
+$s2->quit;
+
+# ---- the holder rolls back: the waiter applies everything
+new_database('rollback_case');
+$s1 = $node->background_psql('rollback_case');
+$s2 = $node->background_psql('rollback_case');
+$pid_a = $s1->query_safe('SELECT pg_backend_pid()');
+$pid_b = $s2->query_safe('SELECT pg_backend_pid()');
+
+$s1->query_safe('BEGIN');
+is($s1->query_safe($apply), $count, 'first session applies in an open transaction');
+start_query($s2, $apply);
+waits_for_lock('rollback_case', $pid_b, $pid_a, 'holder rolls back');
+$s1->query_safe('ROLLBACK');
+is($s2->query_safe("SELECT 'done'"), "$count\ndone",
+	'after the rollback the waiting session applies every migration');
+applied_once('rollback_case', 'holder rolls back');
+is($node->safe_psql('rollback_case', "SELECT count(*) FROM applied_log WHERE pid = $pid_b"),
+	$count, 'the second session ran them all');
+$s1->quit;
+$s2->quit;
+
+# ---- another tool holds the documented lock: dbops waits for it
+new_database('tool_case');
+$s1 = $node->background_psql('tool_case');
+$s2 = $node->background_psql('tool_case');
+$pid_a = $s1->query_safe('SELECT pg_backend_pid()');
+$pid_b = $s2->query_safe('SELECT pg_backend_pid()');
+$s1->query_safe("BEGIN; SELECT pg_advisory_xact_lock($key1, $key2)");
+start_query($s2, $apply);
+waits_for_lock('tool_case', $pid_b, $pid_a, 'a tool holds the lock');
+$s1->query_safe('COMMIT');
+is($s2->query_safe("SELECT 'done'"), "$count\ndone",
+	'apply runs once the tool releases the lock');
+applied_once('tool_case', 'a tool held the lock');
+$s1->quit;
+$s2->quit;
+
+# ---- REPEATABLE READ: waiting means a stale snapshot, so 40001
+new_database('rr_case');
+$s1 = $node->background_psql('rr_case');
+$s2 = $node->background_psql('rr_case', on_error_stop => 0);
+$pid_a = $s1->query_safe('SELECT pg_backend_pid()');
+$pid_b = $s2->query_safe('SELECT pg_backend_pid()');
+$s2->query_safe('\set VERBOSITY verbose');
+
+$s1->query_safe('BEGIN');
+is($s1->query_safe($apply), $count, 'first session applies in an open transaction');
+$s2->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+start_query($s2, $apply);
+waits_for_lock('rr_case', $pid_b, $pid_a, 'REPEATABLE READ waiter');
+$s1->query_safe('COMMIT');
+my (undef, $failed) = $s2->query("SELECT 'done'");
+ok($failed, 'the REPEATABLE READ waiter fails');
+like($s2->{stderr}, qr/ERROR:  40001: could not serialize access/,
+	'with a serialization failure (SQLSTATE 40001)');
+$s1->quit;
+$s2->quit;
+applied_once('rr_case', 'REPEATABLE READ waiter');
+
+# A REPEATABLE READ transaction that did not have to wait works normally.
+$s2 = $node->background_psql('rr_case');
+$s2->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+is($s2->query_safe($apply), 0, 'REPEATABLE READ without waiting: nothing pending');
+$s2->query_safe('COMMIT');
+$s2->quit;
+
+# ---- a real race: two sessions start at the same moment, in autocommit
+new_database('race_case');
+$s1 = $node->background_psql('race_case');
+$s2 = $node->background_psql('race_case');
+start_query($s1, $apply);
+start_query($s2, $apply);
+my @results = sort { $a <=> $b } (
+	$s1->query_safe("SELECT 'done'") =~ /^(\d+)\n/,
+	$s2->query_safe("SELECT 'done'") =~ /^(\d+)\n/);
+is("@results", "0 $count", 'one session applied everything, the other nothing');
+applied_once('race_case', 'race');
+
+$s1->quit;
+$s2->quit;
+$node->stop;
+done_testing();
