@@ -24,4 +24,18 @@ echo "PostgreSQL $(sql -Atc 'SHOW server_version') on port $PGPORT"
 step "CREATE EXTENSION dbops"
 sql -c 'CREATE EXTENSION dbops' -c 'SELECT dbops.version()'
 
+# The directory form reads files on the server, as the postgres OS user.
+step "apply the migrations in test/demo_migrations (Hasura layout: <version>_<name>/up.sql, down.sql)"
+cp -r test/demo_migrations "$work/migrations"
+chmod -R a+rX "$work/migrations"
+sql -c "SELECT version, name, action FROM dbops.apply_migrations('$work/migrations')"
+
+step "dbops.migration_status"
+status="SELECT version, name, state FROM dbops.migration_status('$work/migrations')"
+sql -c "$status"
+
+step "roll back the latest migration, with the down SQL stored when it was applied"
+sql -c "SELECT version, name, action FROM dbops.rollback_migrations(steps => 1)"
+sql -c "$status"
+
 step "demo finished"
