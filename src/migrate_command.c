@@ -284,8 +284,10 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cannot roll back %d migrations", steps),
-					 errdetail("Only %d migrations are applied.",
-							   list_length(applied))));
+					 errdetail_plural("Only %d migration is applied.",
+									  "Only %d migrations are applied.",
+									  list_length(applied),
+									  list_length(applied))));
 		first = list_length(applied) - steps;
 	}
 

@@ -1,0 +1,78 @@
+--
+-- Migrations from server-side directories in the layouts of other tools.
+-- The fixtures live in test/fixtures/migrations of the tree under test,
+-- which run_tests.sh exports as DBOPS_SRC; messages name files relative to
+-- the directory, so no machine-specific path appears below.
+--
+\getenv src DBOPS_SRC
+\set fx :src/test/fixtures/migrations
+
+-- Hasura (names with spaces, a verify script, a BEGIN ... COMMIT pair in
+-- the middle, a placeholder down migration).
+SELECT version, name, state FROM dbops.migration_status(:'fx' || '/hasura');
+SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/hasura');
+SELECT version, name, down_sql IS NOT NULL AS has_down, verify_sql IS NOT NULL AS has_verify
+FROM dbops.schema_migrations ORDER BY version;
+\d app.authors
+SELECT * FROM dbops.rollback_migrations(steps => 3);
+SELECT version, action FROM dbops.repair_migrations(:'fx' || '/hasura');
+TRUNCATE dbops.schema_migrations, dbops.migration_events;
+DROP SCHEMA app CASCADE;
+
+-- Diesel: dashed date versions, dollar-quoted function bodies.
+SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/diesel');
+-- "0" and "00000000000000" are the same version; the target stays applied.
+SELECT version, name, action FROM dbops.rollback_migrations(target_version => '0');
+SELECT version, name, action FROM dbops.rollback_migrations();
+SELECT to_regclass('posts') AS posts, to_regprocedure('diesel_set_updated_at()') AS func;
+
+-- golang-migrate: 10 after 2, files wrapped in BEGIN ... COMMIT.
+SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/golang');
+SELECT version, name, action FROM dbops.rollback_migrations(target_version => '1');
+SELECT version, name, state FROM dbops.migration_status(:'fx' || '/golang');
+SELECT version, name, action FROM dbops.rollback_migrations();
+
+-- Flyway: V1 < V1_1 < V2; U files are the down scripts.
+SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/flyway');
+SELECT * FROM fw_items;
+SELECT version, name, down_sql FROM dbops.schema_migrations ORDER BY applied_at;
+TRUNCATE dbops.schema_migrations, dbops.migration_events;
+DROP TABLE fw_items;
+
+-- Sqitch: plan order, a reworked change, deploy/revert/verify with their
+-- BEGIN ... COMMIT and BEGIN ... ROLLBACK wrappers.
+SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/sqitch');
+\d flipr.users
+SELECT version, name, action FROM dbops.rollback_migrations(steps => 3);
+SELECT to_regnamespace('flipr');
+
+-- Baseline records the checksums of the files at that moment.
+SELECT version, name, action FROM dbops.baseline(:'fx' || '/golang', '2');
+SELECT s.version, s.checksum = encode(sha256(pg_read_binary_file(:'fx' || '/golang/' || s.version || '_' || s.name || '.up.sql')), 'hex') AS file_checksum
+FROM dbops.schema_migrations s ORDER BY s.version;
+TRUNCATE dbops.schema_migrations, dbops.migration_events;
+
+-- Sources that are refused name the file, before anything runs.
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/no_layout');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/duplicate');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/stray_file');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/no_up');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/orphan_down');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/psql');
+\echo :LAST_ERROR_SQLSTATE
+-- An unreadable file.
+\! chmod 000 "$DBOPS_SRC/test/fixtures/migrations/bad/unreadable/1_a.up.sql"
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/unreadable');
+\echo :LAST_ERROR_SQLSTATE
+\! chmod 644 "$DBOPS_SRC/test/fixtures/migrations/bad/unreadable/1_a.up.sql"
+
+-- An error in the second migration names version, file and line; the
+-- first migration's table is gone with the aborted transaction.
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/line');
+\echo :LAST_ERROR_SQLSTATE
+SELECT to_regclass('line_first') AS line_first, count(*) FROM dbops.schema_migrations;
