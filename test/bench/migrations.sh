@@ -1,0 +1,183 @@
+#!/bin/bash
+# test/bench/migrations.sh: how fast dbops applies migrations, next to the
+# tools a team would otherwise use, in one run on one throwaway cluster.
+#
+# Part 1: N trivial migrations (one table, one index, one comment each;
+# test/migrations_gen/generate.pl --trivial) applied by
+#   psql -1      the concatenated up SQL in one transaction: the floor
+#   dbops        SELECT dbops.apply_migrations('<directory>')
+#   dbmate       dbmate up (test/node_modules, Go binary, one transaction
+#                per migration)
+#   sqitch       sqitch deploy (Debian; one psql process per change)
+# Part 2: the 300 generated migrations of the 300-migration proof, dbops and
+# dbmate against the psql floor.
+#
+# Every client connects over the Unix socket.  Every run starts from a fresh
+# database (created, and for sqitch given its registry, outside the timing)
+# and is checked afterwards: a fast run that did not apply everything is an
+# error, not a result.  Times are wall-clock medians over REPS runs.  Ratios
+# are printed with the targets; nothing fails on a slow result.
+#
+# Environment: N (200), REPS (5), SQITCH_REPS (3; sqitch takes seconds).
+set -eu
+src=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$src"
+. test/lib/cluster.sh
+
+N=${N:-200}
+REPS=${REPS:-5}
+SQITCH_REPS=${SQITCH_REPS:-3}
+DBMATE=$src/test/node_modules/.bin/dbmate
+
+work=$(mktemp -d /tmp/dbops-bench-migrations.XXXXXX)
+chmod 755 "$work"
+trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
+
+# The directory form reads files on the server: everything under $work is
+# readable by the postgres OS user.
+gen() { perl test/migrations_gen/generate.pl "$@" >/dev/null; }
+gen --trivial --count "$N" --out "$work/trivial"
+gen --count 300 --seed 1 --out "$work/real"
+
+# The same migrations in each peer's layout.  $1: Hasura-layout directory.
+to_floor() {
+	local d
+	for d in "$1"/*/; do cat "$d/up.sql"; done >"$1.sql"
+}
+to_dbmate() {
+	local d name
+	mkdir -p "$1.dbmate"
+	for d in "$1"/*/; do
+		name=$(basename "$d")
+		{
+			echo '-- migrate:up'
+			cat "$d/up.sql"
+			echo
+			echo '-- migrate:down'
+			cat "$d/down.sql"
+		} >"$1.dbmate/$name.sql"
+	done
+}
+# sqitch's own templates wrap each script in BEGIN/COMMIT.
+to_sqitch() {
+	local d name
+	mkdir -p "$1.sqitch/deploy" "$1.sqitch/revert"
+	{
+		printf '%%syntax-version=1.0.0\n%%project=bench\n\n'
+		for d in "$1"/*/; do
+			name=$(basename "$d")
+			printf 'm%s 2026-01-01T00:00:00Z Bench <bench@example.invalid>\n' "$name"
+			{ echo 'BEGIN;'; cat "$d/up.sql"; echo 'COMMIT;'; } >"$1.sqitch/deploy/m$name.sql"
+			{ echo 'BEGIN;'; cat "$d/down.sql"; echo 'COMMIT;'; } >"$1.sqitch/revert/m$name.sql"
+		done
+	} >"$1.sqitch/sqitch.plan"
+	printf '[core]\n\tengine = pg\n\tplan_file = sqitch.plan\n[engine "pg"]\n\tclient = %s/psql\n' \
+		"$PG_BINDIR" >"$1.sqitch/sqitch.conf"
+}
+for set in trivial real; do
+	to_floor "$work/$set"
+	to_dbmate "$work/$set"
+done
+to_sqitch "$work/trivial"
+chmod -R a+rX "$work"
+
+cluster_start "$work/pg" "shared_preload_libraries = 'dbops'" >/dev/null
+export PGDATABASE=postgres
+psql_q() { "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+fresh_db() {
+	psql_q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"
+	[ "${1:-}" = dbops ] && psql_q -d bench -c 'CREATE EXTENSION dbops'
+	return 0
+}
+
+# Milliseconds since $1 (an $EPOCHREALTIME reading).
+ms_since() { echo "$EPOCHREALTIME $1" | awk '{ printf "%.1f", ($1 - $2) * 1000 }'; }
+
+# Each run_* applies set $1 to a fresh database "bench" and prints its time.
+run_psql() {
+	local t0
+	fresh_db
+	t0=$EPOCHREALTIME
+	psql_q -d bench -1 -f "$work/$1.sql"
+	ms_since "$t0"
+}
+run_dbops() {
+	local t0
+	fresh_db dbops
+	t0=$EPOCHREALTIME
+	psql_q -d bench -Atc "SELECT count(*) FROM dbops.apply_migrations('$work/$1')" >/dev/null
+	ms_since "$t0"
+	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM dbops.schema_migrations')" = "$(count "$1")" ] ||
+		{ echo "dbops did not record every migration" >&2; return 1; }
+}
+run_dbmate() {
+	local t0
+	fresh_db
+	t0=$EPOCHREALTIME
+	DATABASE_URL="postgres://postgres@/bench?socket=$PGHOST&sslmode=disable" \
+		"$DBMATE" --no-dump-schema --migrations-dir "$work/$1.dbmate" up >/dev/null
+	ms_since "$t0"
+	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM schema_migrations')" = "$(count "$1")" ] ||
+		{ echo "dbmate did not record every migration" >&2; return 1; }
+}
+run_sqitch() {
+	local t0 first
+	fresh_db
+	# the registry (schema sqitch) is created by a first deploy, not timed
+	first=$(sed -n 's/^\(m[^ ]*\) .*/\1/p' "$work/$1.sqitch/sqitch.plan" | head -1)
+	(cd "$work/$1.sqitch" && sqitch deploy -t db:pg:bench --to "$first" >/dev/null &&
+		sqitch revert -y -t db:pg:bench >/dev/null)
+	t0=$EPOCHREALTIME
+	(cd "$work/$1.sqitch" && sqitch deploy -t db:pg:bench >/dev/null)
+	ms_since "$t0"
+	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM sqitch.changes')" = "$(count "$1")" ] ||
+		{ echo "sqitch did not record every change" >&2; return 1; }
+}
+count() { ls "$work/$1" | wc -l; }
+
+export SQITCH_USER_CONFIG=$work/sqitch-user.conf SQITCH_SYSTEM_CONFIG=/dev/null
+printf '[user]\n\tname = Bench\n\temail = bench@example.invalid\n' >"$SQITCH_USER_CONFIG"
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# bench SET REPS TOOL...: runs each tool REPS times on SET (sqitch at most
+# SQITCH_REPS times), the tools in turn within each repetition so that a
+# change of load on this shared machine hits all of them, then prints each
+# tool's runs and median and keeps the median in med[TOOL.SET].
+declare -A med
+bench() {
+	local set=$1 reps=$2 r tool
+	shift 2
+	declare -A runs
+	for r in $(seq 1 "$reps"); do
+		for tool in "$@"; do
+			[ "$tool" = sqitch ] && [ "$r" -gt "$SQITCH_REPS" ] && continue
+			runs[$tool]="${runs[$tool]:-} $("run_$tool" "$set")"
+		done
+	done
+	for tool in "$@"; do
+		med[$tool.$set]=$(echo "${runs[$tool]}" | median)
+		printf '  %-7s %9.1f ms  %6.2f ms/migration   (runs:%s)\n' "$tool" "${med[$tool.$set]}" \
+			"$(awk -v t="${med[$tool.$set]}" -v n="$(count "$set")" 'BEGIN { print t / n }')" "${runs[$tool]}"
+	done
+}
+ratio() { awk -v a="${med[$1]}" -v b="${med[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+	"PostgreSQL $(psql_q -Atc 'SHOW server_version'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "tools: dbmate $("$DBMATE" --version | awk '{ print $NF }'), $(sqitch --version | head -1)"
+
+echo
+echo "== $N trivial migrations (table + index + comment), median of $REPS runs (sqitch $SQITCH_REPS)"
+bench trivial "$REPS" psql dbops dbmate sqitch
+printf '  dbops/psql %sx (target <= 1.10)   dbmate/dbops %sx (target > 1)   sqitch/dbops %sx (target >= 10)\n' \
+	"$(ratio dbops.trivial psql.trivial)" "$(ratio dbmate.trivial dbops.trivial)" \
+	"$(ratio sqitch.trivial dbops.trivial)"
+
+echo
+echo "== 300 generated migrations of realistic variety (seed 1), median of $REPS runs"
+bench real "$REPS" psql dbops dbmate
+printf '  dbops/psql %sx (target <= 1.10)   dbmate/dbops %sx\n' \
+	"$(ratio dbops.real psql.real)" "$(ratio dbmate.real dbops.real)"
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
