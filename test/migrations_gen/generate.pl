@@ -65,7 +65,7 @@ my %taken;          # every relation, type and function name in use
 my %comment;        # "TABLE x" / "COLUMN x.y" / ... => current comment
 my @enums;          # enum types with their current labels
 my @indexes;        # index names that may be renamed
-my %have;           # one-off objects: set_updated_at, audit, domain
+my %have;           # shared objects already created (shared_object)
 
 sub fresh_name
 {
@@ -143,6 +143,16 @@ sub comment_down
 	my ($what, $key) = @_;
 	my $old = $comment{$key};
 	return "COMMENT ON $what IS " . (defined $old ? sql_quote($old) : 'NULL') . ";\n";
+}
+
+# The SQL of an object that several migrations share, for the first one that
+# needs it (whose down then drops it); nothing for the others.
+sub shared_object
+{
+	my ($name, $up, $down) = @_;
+	return ('', '') if $have{$name}++;
+	$taken{$name} = 1;
+	return ($up, $down);
 }
 
 sub table_of_choice
@@ -325,16 +335,12 @@ sub add_updated_at_trigger
 {
 	my $t = table_of_choice(no_updated_at => sub { !find_col($_[0], 'updated_at') }) or return;
 	my $tn = $t->{name};
-	my ($up, $down) = ('', '');
-	if (!$have{set_updated_at})
-	{
-		# Hasura's console writes this function once and reuses it
-		$have{set_updated_at} = 1;
-		$up .= "CREATE FUNCTION public.set_current_timestamp_updated_at()\n"
+	# Hasura's console writes this function once and reuses it
+	my ($up, $down) = shared_object('set_current_timestamp_updated_at',
+		"CREATE FUNCTION public.set_current_timestamp_updated_at()\n"
 		  . "RETURNS trigger\nLANGUAGE plpgsql\nAS \$\$\nDECLARE\n\t_new record;\nBEGIN\n"
-		  . "\t_new := NEW;\n\t_new.updated_at = now();\n\tRETURN _new;\nEND;\n\$\$;\n";
-		$down = "DROP FUNCTION public.set_current_timestamp_updated_at();\n";
-	}
+		  . "\t_new := NEW;\n\t_new.updated_at = now();\n\tRETURN _new;\nEND;\n\$\$;\n",
+		"DROP FUNCTION public.set_current_timestamp_updated_at();\n");
 	push @{ $t->{cols} },
 	  { name => 'updated_at', type => 'timestamptz', default => 'now()', pinned => 1 };
 	my $trg = "set_public_${tn}_updated_at";
@@ -352,12 +358,8 @@ sub add_audit_trigger
 {
 	my $t = table_of_choice(unaudited => sub { !$_[0]{audited} }) or return;
 	my $tn = $t->{name};
-	my ($up, $down) = ('', '');
-	if (!$have{audit})
-	{
-		$have{audit} = 1;
-		$taken{audit_log} = 1;
-		$up .= "CREATE TABLE public.audit_log (\n"
+	my ($up, $down) = shared_object('audit_log',
+		"CREATE TABLE public.audit_log (\n"
 		  . "\tid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
 		  . "\ttable_name text NOT NULL,\n\toperation text NOT NULL,\n"
 		  . "\trow_data jsonb,\n\tchanged_at timestamptz NOT NULL DEFAULT now()\n);\n"
@@ -365,9 +367,8 @@ sub add_audit_trigger
 		  . "CREATE FUNCTION public.audit_row_change()\nRETURNS trigger\nLANGUAGE plpgsql\n"
 		  . "AS \$\$\nBEGIN\n\tINSERT INTO public.audit_log (table_name, operation, row_data)\n"
 		  . "\tVALUES (TG_TABLE_NAME, TG_OP, CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END);\n"
-		  . "\tRETURN NULL;\nEND;\n\$\$;\n";
-		$down = "DROP FUNCTION public.audit_row_change();\nDROP TABLE public.audit_log;\n";
-	}
+		  . "\tRETURN NULL;\nEND;\n\$\$;\n",
+		"DROP FUNCTION public.audit_row_change();\nDROP TABLE public.audit_log;\n");
 	$t->{audited} = 1;
 	$up .= "CREATE TRIGGER audit_$tn\n\tAFTER INSERT OR UPDATE OR DELETE ON public.$tn\n"
 	  . "\tFOR EACH ROW EXECUTE FUNCTION public.audit_row_change();\n";
@@ -593,16 +594,11 @@ sub add_partition
 sub add_domain_column
 {
 	my $t = table_of_choice() or return;
-	my ($up, $down) = ('', '');
-	if (!$have{domain})
-	{
-		$have{domain} = 1;
-		$taken{email_address} = 1;
-		$up .= "CREATE DOMAIN public.email_address AS text\n"
+	my ($up, $down) = shared_object('email_address',
+		"CREATE DOMAIN public.email_address AS text\n"
 		  . "\tCHECK (VALUE ~ '^[^@[:space:]]+@[^@[:space:]]+\$');\n"
-		  . "COMMENT ON DOMAIN public.email_address IS 'an address with one @ and no spaces';\n";
-		$down = "DROP DOMAIN public.email_address;\n";
-	}
+		  . "COMMENT ON DOMAIN public.email_address IS 'an address with one @ and no spaces';\n",
+		"DROP DOMAIN public.email_address;\n");
 	my $cn = col_fresh_name($t, 'contact_email');
 	push @{ $t->{cols} },
 	  { name => $cn, type => 'email_address', sample => q{'user' || g || '@example.com'} };

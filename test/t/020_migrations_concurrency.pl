@@ -96,89 +96,85 @@ sub start_query
 	$session->query_until(qr/started\n/, "\\echo started\n$sql\n");
 }
 
-# ---- the holder commits: the waiter finds nothing left to do
-new_database('commit_case');
-my $s1 = $node->background_psql('commit_case');
-my $s2 = $node->background_psql('commit_case');
-my $pid_a = $s1->query_safe('SELECT pg_backend_pid()');
-my $pid_b = $s2->query_safe('SELECT pg_backend_pid()');
+# One case: in a fresh database, a first session runs $hold in an open
+# transaction, which takes the migration lock; a second session (after
+# $begin, if given) starts applying the directory and must wait for the lock;
+# the first session then ends with $end.  Returns what the first session's
+# $hold printed, the second session's output and whether it failed (with its
+# stderr), and the two backends' pids.
+sub lock_case
+{
+	my (%c) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $db = $c{db};
+	new_database($db);
+	my $s1 = $node->background_psql($db);
+	my $s2 = $node->background_psql($db, on_error_stop => 0);
+	my %r = (
+		pid1 => $s1->query_safe('SELECT pg_backend_pid()'),
+		pid2 => $s2->query_safe('SELECT pg_backend_pid()'));
+	$s2->query_safe('\set VERBOSITY verbose');
 
-$s1->query_safe('BEGIN');
-is($s1->query_safe($apply), $count, 'first session applies, transaction still open');
-start_query($s2, $apply);
-waits_for_lock('commit_case', $pid_b, $pid_a, 'holder commits');
-is($node->safe_psql('commit_case', 'SELECT count(*) FROM dbops.schema_migrations'),
-	0, 'nothing is visible before the holder commits');
-$s1->query_safe('COMMIT');
-# The waiter's result comes first, then this marker.
-is($s2->query_safe("SELECT 'done'"), "0\ndone",
-	'the waiting session applies nothing once it gets the lock');
+	$s1->query_safe('BEGIN');
+	$r{held} = $s1->query_safe($c{hold});
+	$s2->query_safe($c{begin}) if $c{begin};
+	start_query($s2, $apply);
+	waits_for_lock($db, $r{pid2}, $r{pid1}, $c{what});
+	is($node->safe_psql($db, 'SELECT count(*) FROM dbops.schema_migrations'),
+		0, "$c{what}: nothing is visible while the first session holds the lock");
+	$s1->query_safe($c{end});
+	# the waiter's result comes first, then this marker
+	($r{out}, $r{failed}) = $s2->query("SELECT 'done'");
+	$r{stderr} = $s2->{stderr};
+	$s1->quit;
+	$s2->quit;
+	return %r;
+}
+
+my %r = lock_case(
+	db => 'commit_case',
+	what => 'holder commits',
+	hold => $apply,
+	end => 'COMMIT');
+is($r{held}, $count, 'the first session applies every migration');
+is($r{out}, "0\ndone", 'the waiting session applies nothing once it gets the lock');
 applied_once('commit_case', 'holder commits');
-is($node->safe_psql('commit_case', "SELECT count(*) FROM applied_log WHERE pid = $pid_a"),
+is($node->safe_psql('commit_case', "SELECT count(*) FROM applied_log WHERE pid = $r{pid1}"),
 	$count, 'the first session ran them all');
-$s1->quit;
-$s2->quit;
 
-# ---- the holder rolls back: the waiter applies everything
-new_database('rollback_case');
-$s1 = $node->background_psql('rollback_case');
-$s2 = $node->background_psql('rollback_case');
-$pid_a = $s1->query_safe('SELECT pg_backend_pid()');
-$pid_b = $s2->query_safe('SELECT pg_backend_pid()');
-
-$s1->query_safe('BEGIN');
-is($s1->query_safe($apply), $count, 'first session applies in an open transaction');
-start_query($s2, $apply);
-waits_for_lock('rollback_case', $pid_b, $pid_a, 'holder rolls back');
-$s1->query_safe('ROLLBACK');
-is($s2->query_safe("SELECT 'done'"), "$count\ndone",
-	'after the rollback the waiting session applies every migration');
+%r = lock_case(
+	db => 'rollback_case',
+	what => 'holder rolls back',
+	hold => $apply,
+	end => 'ROLLBACK');
+is($r{out}, "$count\ndone", 'after the rollback the waiting session applies every migration');
 applied_once('rollback_case', 'holder rolls back');
-is($node->safe_psql('rollback_case', "SELECT count(*) FROM applied_log WHERE pid = $pid_b"),
+is($node->safe_psql('rollback_case', "SELECT count(*) FROM applied_log WHERE pid = $r{pid2}"),
 	$count, 'the second session ran them all');
-$s1->quit;
-$s2->quit;
 
-# ---- another tool holds the documented lock: dbops waits for it
-new_database('tool_case');
-$s1 = $node->background_psql('tool_case');
-$s2 = $node->background_psql('tool_case');
-$pid_a = $s1->query_safe('SELECT pg_backend_pid()');
-$pid_b = $s2->query_safe('SELECT pg_backend_pid()');
-$s1->query_safe("BEGIN; SELECT pg_advisory_xact_lock($key1, $key2)");
-start_query($s2, $apply);
-waits_for_lock('tool_case', $pid_b, $pid_a, 'a tool holds the lock');
-$s1->query_safe('COMMIT');
-is($s2->query_safe("SELECT 'done'"), "$count\ndone",
-	'apply runs once the tool releases the lock');
+# Another tool holds the documented lock: dbops waits for it.
+%r = lock_case(
+	db => 'tool_case',
+	what => 'a tool holds the lock',
+	hold => "SELECT pg_advisory_xact_lock($key1, $key2)",
+	end => 'COMMIT');
+is($r{out}, "$count\ndone", 'apply runs once the tool releases the lock');
 applied_once('tool_case', 'a tool held the lock');
-$s1->quit;
-$s2->quit;
 
-# ---- REPEATABLE READ: waiting means a stale snapshot, so 40001
-new_database('rr_case');
-$s1 = $node->background_psql('rr_case');
-$s2 = $node->background_psql('rr_case', on_error_stop => 0);
-$pid_a = $s1->query_safe('SELECT pg_backend_pid()');
-$pid_b = $s2->query_safe('SELECT pg_backend_pid()');
-$s2->query_safe('\set VERBOSITY verbose');
-
-$s1->query_safe('BEGIN');
-is($s1->query_safe($apply), $count, 'first session applies in an open transaction');
-$s2->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
-start_query($s2, $apply);
-waits_for_lock('rr_case', $pid_b, $pid_a, 'REPEATABLE READ waiter');
-$s1->query_safe('COMMIT');
-my (undef, $failed) = $s2->query("SELECT 'done'");
-ok($failed, 'the REPEATABLE READ waiter fails');
-like($s2->{stderr}, qr/ERROR:  40001: could not serialize access/,
+# REPEATABLE READ: the waiter's snapshot predates the holder's commit.
+%r = lock_case(
+	db => 'rr_case',
+	what => 'REPEATABLE READ waiter',
+	hold => $apply,
+	begin => 'BEGIN ISOLATION LEVEL REPEATABLE READ',
+	end => 'COMMIT');
+ok($r{failed}, 'the REPEATABLE READ waiter fails');
+like($r{stderr}, qr/ERROR:  40001: could not serialize access/,
 	'with a serialization failure (SQLSTATE 40001)');
-$s1->quit;
-$s2->quit;
 applied_once('rr_case', 'REPEATABLE READ waiter');
 
 # A REPEATABLE READ transaction that did not have to wait works normally.
-$s2 = $node->background_psql('rr_case');
+my $s2 = $node->background_psql('rr_case');
 $s2->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
 is($s2->query_safe($apply), 0, 'REPEATABLE READ without waiting: nothing pending');
 $s2->query_safe('COMMIT');
@@ -186,7 +182,7 @@ $s2->quit;
 
 # ---- a real race: two sessions start at the same moment, in autocommit
 new_database('race_case');
-$s1 = $node->background_psql('race_case');
+my $s1 = $node->background_psql('race_case');
 $s2 = $node->background_psql('race_case');
 start_query($s1, $apply);
 start_query($s2, $apply);
