@@ -19,10 +19,13 @@ use Test::More;
 
 my $count = 300;
 my $mid = 180;    # the partial rollback goes back to this migration
+# another seed gives another project of the same variety
+my $seed = $ENV{MIGRATIONS_SEED} // 1;
+note "generator seed $seed";
 
 my $dir = "$PostgreSQL::Test::Utils::tmp_check/migrations_300";
 system($^X, "$FindBin::RealBin/../migrations_gen/generate.pl",
-	'--out', $dir, '--count', $count, '--seed', '1') == 0
+	'--out', $dir, '--count', $count, '--seed', $seed) == 0
   or BAIL_OUT('the migrations generator failed');
 
 opendir(my $dh, $dir) or die "could not open directory \"$dir\": $!";
