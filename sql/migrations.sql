@@ -72,7 +72,19 @@ SELECT version, name, action FROM dbops.repair_migrations(:'changed'::jsonb);
 -- A migration applied but gone from the source is "missing".
 SELECT version, state FROM dbops.migration_status('[]'::jsonb);
 
+-- Migration SQL runs as the caller, never as the extension owner.
+SELECT * FROM dbops.apply_migrations('[{"version": "20", "up": "CREATE ROLE regress_sneaky SUPERUSER;"}]'::jsonb);
+SELECT version, action FROM dbops.apply_migrations(
+  '[{"version": "20", "up": "CREATE TABLE whoami AS SELECT current_user AS who;"}]'::jsonb);
+SELECT who FROM whoami;
+
 RESET ROLE;
+-- The history survives pg_dump: both tables are extension configuration.
+SELECT c.relname
+FROM pg_extension e, unnest(e.extconfig) AS x(oid) JOIN pg_class c ON c.oid = x.oid
+WHERE e.extname = 'dbops' AND c.relname IN ('schema_migrations', 'migration_events')
+ORDER BY 1;
+DROP TABLE whoami;
 TRUNCATE dbops.schema_migrations, dbops.migration_events;
 REVOKE CREATE ON SCHEMA public FROM regress_migrator;
 DROP ROLE regress_migrator;

@@ -82,6 +82,42 @@ is_modified(MigrationPair *p)
 		strcmp(p->source->checksum, p->applied->checksum) != 0;
 }
 
+/*
+ * Start a command: the result set, SPI, the migration lock unless the
+ * command only reads, and the source paired with the catalog.
+ */
+static List *
+begin_command(FunctionCallInfo fcinfo, MigrationSource *source, bool lock,
+			  bool with_sql)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	if (lock)
+		migrate_lock();
+	return pair_migrations(source, migrate_catalog_read(with_sql));
+}
+
+/*
+ * Run a migration's script, and its verify script if any.  A SET in the
+ * migration ends with it: rolling the GUC nest level back as on abort
+ * reverts plain SETs too, which a commit would keep.  Returns how long it
+ * took in microseconds, and when it started in *start.
+ */
+static int64
+run_migration(MigrationScript *script, MigrationScript *verify,
+			  TimestampTz *start)
+{
+	int			nestlevel;
+
+	*start = GetCurrentTimestamp();
+	nestlevel = NewGUCNestLevel();
+	migrate_script_run(script);
+	if (verify)
+		migrate_script_run_discarded(verify);
+	AtEOXact_GUC(false, nestlevel);
+	return GetCurrentTimestamp() - *start;
+}
+
 /* The migration of the source with version target, or an error */
 static Migration *
 source_target(MigrationSource *source, const char *target)
@@ -201,17 +237,11 @@ migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 			  const char *target, bool dry_run, bool allow_out_of_order)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Migration  *target_m = NULL;
+	Migration  *target_m = target ? source_target(source, target) : NULL;
 	List	   *plan;
 	ListCell   *lc;
 
-	InitMaterializedSRF(fcinfo, 0);
-	if (target)
-		target_m = source_target(source, target);
-
-	SPI_connect();
-	migrate_lock();
-	plan = plan_apply(pair_migrations(source, migrate_catalog_read(false)),
+	plan = plan_apply(begin_command(fcinfo, source, true, false),
 					  target_m, allow_out_of_order);
 
 	foreach(lc, plan)
@@ -219,26 +249,13 @@ migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 		PlannedApply *pa = lfirst(lc);
 		TimestampTz start;
 		int64		duration;
-		int			nestlevel;
 
 		if (dry_run)
 		{
 			result_row(rsinfo, pa->m->version, pa->m->name, "would apply", -1);
 			continue;
 		}
-
-		/*
-		 * A SET in a migration ends with it: rolling the GUC nest level back
-		 * as on abort reverts plain SETs too, which a commit would keep.
-		 */
-		start = GetCurrentTimestamp();
-		nestlevel = NewGUCNestLevel();
-		migrate_script_run(pa->up);
-		if (pa->verify)
-			migrate_script_run_discarded(pa->verify);
-		AtEOXact_GUC(false, nestlevel);
-		duration = GetCurrentTimestamp() - start;
-
+		duration = run_migration(pa->up, pa->verify, &start);
 		migrate_catalog_insert(pa->m, start, duration, false);
 		result_row(rsinfo, pa->m->version, pa->m->name, "applied", duration);
 	}
@@ -325,18 +342,13 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 		AppliedMigration *a = lfirst(lc);
 		TimestampTz start;
 		int64		duration;
-		int			nestlevel;
 
 		if (dry_run)
 		{
 			result_row(rsinfo, a->version, a->name, "would roll back", -1);
 			continue;
 		}
-		start = GetCurrentTimestamp();
-		nestlevel = NewGUCNestLevel();
-		migrate_script_run(lfirst(sc));
-		AtEOXact_GUC(false, nestlevel);
-		duration = GetCurrentTimestamp() - start;
+		duration = run_migration(lfirst(sc), NULL, &start);
 
 		migrate_catalog_delete(a);
 		migrate_catalog_event("rolled back", a->version, a->name,
@@ -351,12 +363,8 @@ void
 migrate_status(FunctionCallInfo fcinfo, MigrationSource *source)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	List	   *pairs;
+	List	   *pairs = begin_command(fcinfo, source, false, false);
 	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	pairs = pair_migrations(source, migrate_catalog_read(false));
 
 	foreach(lc, pairs)
 	{
@@ -402,15 +410,9 @@ migrate_baseline(FunctionCallInfo fcinfo, MigrationSource *source,
 				 const char *target)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Migration  *target_m;
-	List	   *pairs;
+	Migration  *target_m = source_target(source, target);
+	List	   *pairs = begin_command(fcinfo, source, true, false);
 	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	target_m = source_target(source, target);
-	SPI_connect();
-	migrate_lock();
-	pairs = pair_migrations(source, migrate_catalog_read(false));
 
 	foreach(lc, pairs)
 	{
@@ -444,13 +446,8 @@ void
 migrate_repair(FunctionCallInfo fcinfo, MigrationSource *source)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	List	   *pairs;
+	List	   *pairs = begin_command(fcinfo, source, true, true);
 	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	migrate_lock();
-	pairs = pair_migrations(source, migrate_catalog_read(true));
 
 	foreach(lc, pairs)
 	{
