@@ -1,0 +1,127 @@
+/*-------------------------------------------------------------------------
+ *
+ * metadata_entry.c
+ *		Entry point of every metadata function that changes something.
+ *
+ * Administrators (members of dbops_admin) may change metadata, but must not
+ * write dbops's catalog tables directly, and may only manage tables whose
+ * owner's privileges they have.  So each changing SQL function dbops.X(args)
+ * is this one C function: it notes who called (GetUserId() before any
+ * switch), becomes the extension owner for the duration of the call, and
+ * runs the internal function dbops.X_impl(caller, args), which checks the
+ * caller's rights on every table it touches and then writes the catalog.
+ * The internal functions are executable by the extension owner only.
+ *
+ * src/metadata_entry.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(dbops_metadata_as_owner);
+
+/*
+ * The role that owns the extension, and with it the catalog tables.
+ */
+static Oid
+metadata_extension_owner(void)
+{
+	Oid			extoid = get_extension_oid("dbops", false);
+	HeapTuple	tuple;
+	Oid			owner;
+
+	tuple = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extoid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for extension %u", extoid);
+	owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * dbops.X(args): run dbops.X_impl(caller, args) as the extension owner and
+ * return its result.
+ */
+Datum
+dbops_metadata_as_owner(PG_FUNCTION_ARGS)
+{
+	Oid			fn_oid = fcinfo->flinfo->fn_oid;
+	Oid			caller = GetUserId();
+	Oid			rettype = get_func_rettype(fn_oid);
+	Oid		   *fn_argtypes;
+	int			nargs;
+	Oid		   *argtypes;
+	Datum	   *values;
+	char	   *nulls;
+	StringInfoData sql;
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		result = (Datum) 0;
+	bool		isnull = true;
+	int			i;
+
+	get_func_signature(fn_oid, &fn_argtypes, &nargs);
+
+	/* the caller goes first, then the SQL function's own arguments */
+	argtypes = palloc((nargs + 1) * sizeof(Oid));
+	values = palloc((nargs + 1) * sizeof(Datum));
+	nulls = palloc((nargs + 1) * sizeof(char));
+	argtypes[0] = OIDOID;
+	values[0] = ObjectIdGetDatum(caller);
+	nulls[0] = ' ';
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT dbops.%s($1",
+					 quote_identifier(psprintf("%s_impl", get_func_name(fn_oid))));
+	for (i = 0; i < nargs; i++)
+	{
+		argtypes[i + 1] = fn_argtypes[i];
+		values[i + 1] = PG_GETARG_DATUM(i);
+		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
+		appendStringInfo(&sql, ", $%d", i + 2);
+	}
+	appendStringInfoChar(&sql, ')');
+
+	/*
+	 * An error restores the identity through transaction (or subtransaction)
+	 * abort, so only the normal path switches back.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(metadata_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql.data, nargs + 1, argtypes, values, nulls,
+							  false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "internal metadata function %s did not return a row", sql.data);
+	if (rettype != VOIDOID)
+	{
+		int16		typlen;
+		bool		typbyval;
+
+		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		get_typlenbyval(rettype, &typlen, &typbyval);
+		if (!isnull)
+			result = SPI_datumTransfer(result, typbyval, typlen);
+	}
+	SPI_finish();
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+
+	if (rettype == VOIDOID)
+		PG_RETURN_VOID();
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}

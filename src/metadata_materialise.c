@@ -1,0 +1,143 @@
+/*-------------------------------------------------------------------------
+ *
+ * metadata_materialise.c
+ *		Turn a permission into what PostgreSQL enforces: column GRANTs made
+ *		by dbops_grantor, and a row-level-security policy.
+ *
+ * Grants run as the role dbops_grantor (which holds the table's privileges
+ * WITH GRANT OPTION from its owner, given when the table is tracked), so the
+ * grantor field of each aclitem tells dbops's grants from anyone else's, and
+ * a REVOKE issued as dbops_grantor removes exactly dbops's grants.
+ *
+ * Both statements are built as parse trees, never as SQL text: names are
+ * names, and a filter is the tree metadata_parse_filter() accepted, so
+ * nothing in the metadata can become a second statement.
+ *
+ * src/metadata_materialise.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/policy.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "metadata.h"
+
+PG_FUNCTION_INFO_V1(dbops_metadata_grant);
+PG_FUNCTION_INFO_V1(dbops_metadata_create_policy);
+
+/*
+ * The table as a qualified RangeVar, which is what the utility commands
+ * look up.
+ */
+static RangeVar *
+metadata_rangevar(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
+						relname, -1);
+}
+
+static RoleSpec *
+metadata_rolespec(const char *rolename)
+{
+	RoleSpec   *role = makeNode(RoleSpec);
+
+	role->roletype = ROLESPEC_CSTRING;
+	role->rolename = pstrdup(rolename);
+	role->location = -1;
+	return role;
+}
+
+/*
+ * dbops.metadata_grant(rel regclass, privilege text, columns name[],
+ *						grantee name, is_grant boolean)
+ *
+ * GRANT privilege [(columns)] ON rel TO grantee, or the REVOKE (always of
+ * the whole privilege, which takes its column grants with it), as
+ * dbops_grantor.  NULL columns means the table-level privilege.
+ */
+Datum
+dbops_metadata_grant(PG_FUNCTION_ARGS)
+{
+	GrantStmt  *stmt = makeNode(GrantStmt);
+	AccessPriv *priv = makeNode(AccessPriv);
+	Oid			save_userid;
+	int			save_sec_context;
+
+	priv->priv_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(2))
+	{
+		Datum	   *cols;
+		bool	   *nulls;
+		int			ncols;
+		int			i;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), NAMEOID, NAMEDATALEN,
+						  false, TYPALIGN_CHAR, &cols, &nulls, &ncols);
+		for (i = 0; i < ncols; i++)
+			priv->cols = lappend(priv->cols,
+								 makeString(pstrdup(NameStr(*DatumGetName(cols[i])))));
+	}
+
+	stmt->is_grant = PG_GETARG_BOOL(4);
+	stmt->targtype = ACL_TARGET_OBJECT;
+	stmt->objtype = OBJECT_TABLE;
+	stmt->objects = list_make1(metadata_rangevar(PG_GETARG_OID(0)));
+	stmt->privileges = list_make1(priv);
+	stmt->grantees = list_make1(metadata_rolespec(NameStr(*PG_GETARG_NAME(3))));
+	stmt->grant_option = false;
+	stmt->behavior = DROP_RESTRICT;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(get_role_oid("dbops_grantor", false),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ExecuteGrantStmt(stmt);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+
+	CommandCounterIncrement();
+	PG_RETURN_VOID();
+}
+
+/*
+ * dbops.metadata_create_policy(rel regclass, policy name, command text,
+ *								role name, using_filter text, check_filter text)
+ *
+ * CREATE POLICY policy ON rel FOR command TO role USING (...) WITH CHECK
+ * (...); a NULL filter leaves that clause out.
+ */
+Datum
+dbops_metadata_create_policy(PG_FUNCTION_ARGS)
+{
+	CreatePolicyStmt *stmt = makeNode(CreatePolicyStmt);
+
+	stmt->policy_name = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	stmt->table = metadata_rangevar(PG_GETARG_OID(0));
+	stmt->cmd_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	stmt->permissive = true;
+	stmt->roles = list_make1(metadata_rolespec(NameStr(*PG_GETARG_NAME(3))));
+	if (!PG_ARGISNULL(4))
+		stmt->qual = metadata_parse_filter(text_to_cstring(PG_GETARG_TEXT_PP(4)),
+										   "filter");
+	if (!PG_ARGISNULL(5))
+		stmt->with_check = metadata_parse_filter(text_to_cstring(PG_GETARG_TEXT_PP(5)),
+												 "check");
+	CreatePolicy(stmt);
+	CommandCounterIncrement();
+	PG_RETURN_VOID();
+}
