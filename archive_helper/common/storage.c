@@ -22,6 +22,8 @@
  */
 static const ArchStorageDriver *const arch_storage_registry[] = {
 	&arch_storage_file_driver,
+	&arch_storage_s3_driver,
+	&arch_storage_azure_driver,
 	NULL
 };
 

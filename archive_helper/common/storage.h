@@ -211,6 +211,8 @@ typedef struct ArchStorageDriver
 
 /* The drivers (storage_<scheme>.c); the registry in storage.c lists them */
 extern const ArchStorageDriver arch_storage_file_driver;
+extern const ArchStorageDriver arch_storage_s3_driver;
+extern const ArchStorageDriver arch_storage_azure_driver;
 
 /* Registry: the driver for a scheme, or NULL; the NULL-terminated list */
 extern const ArchStorageDriver *arch_storage_driver_find(const char *scheme);
