@@ -1,0 +1,86 @@
+/*-------------------------------------------------------------------------
+ *
+ * cli.h
+ *		What the commands of dbops_archive share: exit codes, the parsed
+ *		command line, and helpers that turn settings into a repository,
+ *		keys and encoding options.
+ *
+ * archive_helper/cli.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ARCH_CLI_H
+#define ARCH_CLI_H
+
+#include "config.h"
+#include "keyring.h"
+#include "object.h"
+#include "storage.h"
+
+/*
+ * Exit codes: a contract with PostgreSQL and with people (README, "Exit
+ * codes").  PostgreSQL aborts archiving or recovery on codes above 125;
+ * only wal-fetch during archive recovery uses one, on purpose.
+ */
+#define ARCH_EXIT_OK			0
+#define ARCH_EXIT_NOT_FOUND		1	/* wal-fetch: not in the archive */
+#define ARCH_EXIT_CONFIG		2	/* usage, configuration, credentials */
+#define ARCH_EXIT_TRANSIENT		3	/* storage or network, after retries */
+#define ARCH_EXIT_DIFFERS		4	/* archived copy differs (or is corrupt) */
+#define ARCH_EXIT_ABORT_RECOVERY 128	/* wal-fetch, archive recovery: stop */
+
+typedef struct ArchCli
+{
+	const char *progname;
+	const char *command;
+	int			argc;			/* the command's arguments */
+	char	  **argv;
+	const char *config_path;	/* --config, or NULL */
+	const char *data_dir;		/* where no config file may live, or NULL */
+	int			noptions;		/* --NAME=VALUE settings, in order */
+	const char **option_names;
+	const char **option_values;
+	ArchConfig *cfg;			/* set by cli_load_config */
+} ArchCli;
+
+typedef struct ArchCommand
+{
+	const char *name;
+	const char *args;			/* e.g. "%p", for usage lines */
+	const char *summary;
+	int			(*run) (ArchCli *cli);
+	void		(*help) (const char *progname);
+} ArchCommand;
+
+extern int	cmd_wal_push(ArchCli *cli);
+extern void cmd_wal_push_help(const char *progname);
+extern int	cmd_wal_fetch(ArchCli *cli);
+extern void cmd_wal_fetch_help(const char *progname);
+extern int	cmd_check(ArchCli *cli);
+extern void cmd_check_help(const char *progname);
+
+/*
+ * Load the config file and apply the command-line settings.  Each command
+ * calls it first, so that it maps a failure to its own exit code.
+ */
+extern ArchStatus cli_load_config(ArchCli *cli, ArchError *err);
+
+/* Log an ArchError as pg_log_error plus detail */
+extern void cli_log_error(const ArchError *err);
+
+/* Open the repository named by the "repo" setting */
+extern ArchStatus cli_open_repo(ArchCli *cli, ArchStorage **storage,
+								ArchError *err);
+
+/* Keys from encrypt-key or encrypt-key-file; nkeys 0 when neither is set */
+extern ArchStatus cli_load_keyring(ArchCli *cli, ArchKeyring *ring,
+								   ArchError *err);
+
+/* Encoding options from the settings; opts->key points into ring */
+extern ArchStatus cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
+									 ArchEncodeOptions *opts, ArchError *err);
+
+/* Print the settings table (for --help) */
+extern void cli_print_settings(void);
+
+#endif							/* ARCH_CLI_H */

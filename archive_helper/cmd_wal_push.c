@@ -1,0 +1,312 @@
+/*-------------------------------------------------------------------------
+ *
+ * cmd_wal_push.c
+ *		dbops_archive wal-push %p: the archive_command.
+ *
+ * PostgreSQL marks a WAL file archived, and may then recycle it, as soon
+ * as archive_command exits 0; so 0 means the object is durably stored
+ * (storage.h).  Any other code makes PostgreSQL retry the file later,
+ * which is what we want for every failure, so wal-push never exits 126 or
+ * above (that would stop the archiver).
+ *
+ * A file that is already archived is compared by the SHA-256 of its
+ * plaintext, kept in the stored object's header: identical is success (an
+ * earlier run stored it but PostgreSQL did not record it, e.g. after a
+ * crash), different is exit 4 and the stored object is never replaced.
+ *
+ * archive_helper/cmd_wal_push.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "common/logging.h"
+#include "wal_name.h"
+
+void
+cmd_wal_push_help(const char *progname)
+{
+	printf("%s wal-push archives one WAL file; it is PostgreSQL's archive_command.\n\n", progname);
+	printf("Usage:\n  %s wal-push [OPTION]... PATH\n\n", progname);
+	printf("In postgresql.conf:\n  archive_command = '%s wal-push %%p'\n\n", progname);
+	printf("Exit status: 0 stored durably (or already stored, identical),\n"
+		   "2 configuration, 3 storage failure (PostgreSQL retries),\n"
+		   "4 the archived copy differs (it is left unchanged).\n");
+}
+
+/* Read a whole file; NULL with errno set on failure */
+static char *
+read_whole_file(const char *path, size_t *len)
+{
+	int			fd = open(path, O_RDONLY | PG_BINARY, 0);
+	struct stat st;
+	char	   *data;
+	size_t		done = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0)
+	{
+		close(fd);
+		return NULL;
+	}
+	data = pg_malloc(st.st_size > 0 ? st.st_size : 1);
+	while (done < (size_t) st.st_size)
+	{
+		ssize_t		n = read(fd, data + done, st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			int			saved = n < 0 ? errno : EIO;
+
+			pg_free(data);
+			close(fd);
+			errno = saved;
+			return NULL;
+		}
+		done += n;
+	}
+	close(fd);
+	*len = done;
+	return data;
+}
+
+/*
+ * The stored object's plaintext SHA-256 (hex): from the backend's metadata
+ * when it keeps it, else from the object's header.
+ */
+static ArchStatus
+stored_sha256(ArchStorage *storage, const char *object, char *hex,
+			  ArchError *err)
+{
+	ArchObjectInfo info;
+	ArchBuf		head = {0};
+	ArchObjectHeader hdr;
+	size_t		needed;
+	ArchStatus	st;
+
+	st = arch_storage_info(storage, object, &info, err);
+	if (st != ARCH_OK)
+		return st;
+	if (info.sha256[0] != '\0')
+	{
+		strlcpy(hex, info.sha256, 65);
+		return ARCH_OK;
+	}
+	st = arch_storage_read(storage, object, ARCH_OBJECT_HEADER_MAX,
+						   arch_buf_sink, &head, err);
+	if (st == ARCH_OK)
+	{
+		st = arch_header_decode((uint8_t *) head.data, head.len, &hdr, &needed, err);
+		if (st == ARCH_NOT_FOUND)
+			st = arch_error(err, ARCH_CORRUPT, "truncated object header");
+		if (st != ARCH_OK)
+			arch_error(err, ARCH_CORRUPT,
+					   "archived object \"%s\" in repository \"%s\" has no valid header",
+					   object, storage->url.text);
+		else
+			arch_hex(hdr.sha256, 32, hex);
+	}
+	arch_buf_free(&head);
+	return st;
+}
+
+/*
+ * Bytes of WAL waiting in pg_wal for the archiver: the files that have a
+ * .ready status file.  -1 if the directory cannot be read.
+ */
+static int64
+archive_queue_bytes(const char *wal_dir)
+{
+	char		status_dir[MAXPGPATH];
+	DIR		   *dir;
+	struct dirent *de;
+	int64		total = 0;
+
+	snprintf(status_dir, sizeof(status_dir), "%s/archive_status", wal_dir);
+	dir = opendir(status_dir);
+	if (dir == NULL)
+		return -1;
+	while ((de = readdir(dir)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+		char		path[MAXPGPATH];
+		struct stat st;
+
+		if (len <= 6 || strcmp(de->d_name + len - 6, ".ready") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%.*s", wal_dir, (int) (len - 6), de->d_name);
+		if (stat(path, &st) == 0)
+			total += st.st_size;
+	}
+	closedir(dir);
+	return total;
+}
+
+/*
+ * The store failed.  With archive-push-queue-max set and pg_wal holding
+ * more than that awaiting archiving, drop the file from the archive (exit
+ * 0, so PostgreSQL may recycle it) rather than let pg_wal fill the disk
+ * and stop the primary.  Returns true when the file was dropped.
+ */
+static bool
+drop_for_queue_max(ArchCli *cli, const char *path, const char *file_name)
+{
+	uint64		max;
+	ArchError	err;
+	char	   *wal_dir;
+	int64		queued;
+
+	if (arch_config_get_size(cli->cfg, "archive-push-queue-max", &max, &err) != ARCH_OK)
+	{
+		cli_log_error(&err);
+		return false;
+	}
+	if (max == 0)
+		return false;
+	wal_dir = pg_strdup(path);
+	get_parent_directory(wal_dir);
+	if (wal_dir[0] == '\0')
+		strcpy(wal_dir, ".");
+	queued = archive_queue_bytes(wal_dir);
+	pg_free(wal_dir);
+	if (queued < 0 || (uint64) queued <= max)
+		return false;
+
+	pg_log_warning("dropped WAL file \"%s\" from the archive: %lld bytes await archiving, more than archive-push-queue-max (%llu)",
+				   file_name, (long long) queued, (unsigned long long) max);
+	pg_log_warning_detail("The archive now has a gap at \"%s\": point-in-time recovery across it is impossible.",
+						  file_name);
+	pg_log_warning_hint("Take a new base backup once archiving works again.");
+	return true;
+}
+
+/* Exit code for a failed store, after the queue limit had its say */
+static int
+push_failed(ArchCli *cli, const char *path, const char *file_name,
+			ArchStatus st)
+{
+	if (drop_for_queue_max(cli, path, file_name))
+		return ARCH_EXIT_OK;
+	switch (st)
+	{
+		case ARCH_FATAL:
+			return ARCH_EXIT_CONFIG;
+		case ARCH_CORRUPT:
+			return ARCH_EXIT_DIFFERS;
+		default:
+			return ARCH_EXIT_TRANSIENT;
+	}
+}
+
+int
+cmd_wal_push(ArchCli *cli)
+{
+	const char *path;
+	const char *file_name;
+	char	   *object;
+	char	   *data;
+	size_t		len = 0;
+	ArchKeyring ring;
+	ArchEncodeOptions opts;
+	ArchStorage *storage = NULL;
+	ArchBuf		encoded = {0};
+	ArchObjectHeader hdr;
+	ArchWriteOptions wopts;
+	char		sha_hex[65];
+	char		stored_hex[65];
+	ArchError	err;
+	ArchStatus	st;
+	int			rc = ARCH_EXIT_OK;
+
+	if (cli->argc != 1)
+	{
+		pg_log_error("wal-push takes one argument, the path of the WAL file (%%p)");
+		pg_log_error_hint("Try \"%s wal-push --help\" for more information.", cli->progname);
+		return ARCH_EXIT_CONFIG;
+	}
+	path = cli->argv[0];
+	file_name = last_dir_separator(path) ? last_dir_separator(path) + 1 : path;
+	object = arch_wal_object_name(file_name);
+	if (object == NULL)
+	{
+		pg_log_error("\"%s\" is not the name of a WAL file", file_name);
+		return ARCH_EXIT_CONFIG;
+	}
+
+	memset(&ring, 0, sizeof(ring));
+	st = cli_load_config(cli, &err);
+	if (st == ARCH_OK)
+		st = cli_load_keyring(cli, &ring, &err);
+	if (st == ARCH_OK)
+		st = cli_encode_options(cli, &ring, &opts, &err);
+	if (st == ARCH_OK)
+		st = cli_open_repo(cli, &storage, &err);
+	if (st != ARCH_OK)
+	{
+		cli_log_error(&err);
+		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
+		rc = push_failed(cli, path, file_name, st);
+		goto done;
+	}
+
+	data = read_whole_file(path, &len);
+	if (data == NULL)
+	{
+		/* our own input: PostgreSQL retries, so not a configuration error */
+		pg_log_error("could not read WAL file \"%s\": %m", path);
+		rc = ARCH_EXIT_TRANSIENT;
+		goto done;
+	}
+	st = arch_object_encode(&opts, object, data, len, &encoded, &hdr, &err);
+	pg_free(data);
+	if (st != ARCH_OK)
+	{
+		cli_log_error(&err);
+		rc = push_failed(cli, path, file_name, st);
+		goto done;
+	}
+	arch_hex(hdr.sha256, 32, sha_hex);
+
+	wopts.if_absent = true;
+	wopts.size = encoded.len;
+	wopts.sha256 = sha_hex;
+	st = arch_storage_put(storage, object, &wopts, encoded.data, encoded.len, &err);
+	if (st == ARCH_EXISTS)
+	{
+		st = stored_sha256(storage, object, stored_hex, &err);
+		if (st == ARCH_OK && strcmp(stored_hex, sha_hex) == 0)
+			pg_log_info("WAL file \"%s\" is already in repository \"%s\" with identical content",
+						file_name, storage->url.text);
+		else if (st == ARCH_OK)
+		{
+			pg_log_error("WAL file \"%s\" differs from the copy already in repository \"%s\"",
+						 file_name, storage->url.text);
+			pg_log_error_detail("The archived copy has SHA-256 %s, the file in pg_wal %s; the archived copy was left unchanged.",
+								stored_hex, sha_hex);
+			pg_log_error_hint("Another cluster may be archiving into the same repository.");
+			rc = ARCH_EXIT_DIFFERS;
+		}
+	}
+	if (st != ARCH_OK)
+	{
+		cli_log_error(&err);
+		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
+		rc = push_failed(cli, path, file_name, st);
+	}
+
+done:
+	arch_buf_free(&encoded);
+	arch_storage_close(storage);
+	arch_keyring_free(&ring);
+	pg_free(object);
+	return rc;
+}

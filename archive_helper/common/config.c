@@ -1,0 +1,414 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.c
+ *		Read the settings of dbops_archive (see config.h for the rules).
+ *
+ * archive_helper/common/config.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+const ArchSetting arch_core_settings[] = {
+	{"repo", "DBOPS_ARCHIVE_REPO", NULL, NULL, false,
+	"repository URL: file:///path, s3://bucket/prefix or azure://container/prefix"},
+	{"compress", "DBOPS_ARCHIVE_COMPRESS", NULL, "zstd", false,
+	"compression of new objects: zstd or none"},
+	{"compress-level", "DBOPS_ARCHIVE_COMPRESS_LEVEL", NULL, "3", false,
+	"zstd level of new objects, 1 to 19"},
+	{"compress-threads", "DBOPS_ARCHIVE_COMPRESS_THREADS", NULL, "0", false,
+	"zstd worker threads per object, 0 to compress in the calling thread"},
+	{"encrypt-key", "DBOPS_ARCHIVE_ENCRYPT_KEY", NULL, NULL, true,
+	"encryption key as \"KEY-ID HEX\" (see Key files); turns encryption on"},
+	{"encrypt-key-file", "DBOPS_ARCHIVE_ENCRYPT_KEY_FILE", NULL, NULL, false,
+	"path of a key file (mode 0600); turns encryption on"},
+	{"archive-push-queue-max", "DBOPS_ARCHIVE_PUSH_QUEUE_MAX", NULL, NULL, false,
+	"drop WAL from the archive, with a WARNING, when a push fails and pg_wal holds more than this many bytes awaiting archiving; off when unset"},
+	{NULL}
+};
+
+typedef struct ArchConfigEntry
+{
+	const ArchSetting *setting;
+	char	   *file_value;
+	char	   *option_value;
+} ArchConfigEntry;
+
+struct ArchConfig
+{
+	char	   *file;			/* the config file read, or NULL */
+	int			nentries;
+	ArchConfigEntry *entries;
+};
+
+/*
+ * The declaration of a setting: the core's first, then each driver's (a
+ * driver table lists the settings it reads).
+ */
+const ArchSetting *
+arch_setting_find(const char *name)
+{
+	const ArchStorageDriver *const *drivers = arch_storage_drivers();
+
+	for (const ArchSetting *s = arch_core_settings; s->name; s++)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	for (int i = 0; drivers[i] != NULL; i++)
+		for (const ArchSetting *s = drivers[i]->settings; s && s->name; s++)
+			if (strcmp(s->name, name) == 0)
+				return s;
+	return NULL;
+}
+
+static ArchConfigEntry *
+arch_config_entry(ArchConfig *cfg, const ArchSetting *setting, bool create)
+{
+	for (int i = 0; i < cfg->nentries; i++)
+		if (cfg->entries[i].setting == setting)
+			return &cfg->entries[i];
+	if (!create)
+		return NULL;
+	cfg->entries = arch_realloc(cfg->entries,
+								sizeof(ArchConfigEntry) * (cfg->nentries + 1));
+	memset(&cfg->entries[cfg->nentries], 0, sizeof(ArchConfigEntry));
+	cfg->entries[cfg->nentries].setting = setting;
+	return &cfg->entries[cfg->nentries++];
+}
+
+static char *
+arch_trim(char *s)
+{
+	char	   *end;
+
+	while (isspace((unsigned char) *s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char) end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * Is path inside dir?  Both are resolved first, so symbolic links and ".."
+ * cannot hide a config file inside the data directory.
+ */
+static bool
+arch_path_is_under(const char *path, const char *dir)
+{
+	char		rpath[PATH_MAX];
+	char		rdir[PATH_MAX];
+	size_t		len;
+
+	if (realpath(path, rpath) == NULL || realpath(dir, rdir) == NULL)
+		return false;
+	len = strlen(rdir);
+	return strncmp(rpath, rdir, len) == 0 && (rpath[len] == '/' || rpath[len] == '\0');
+}
+
+/* Parse the file's lines into cfg; errors name the file and the line */
+static ArchStatus
+arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
+					   ArchError *err)
+{
+	char		line[4096];
+	int			lineno = 0;
+
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		char	   *p;
+		char	   *eq;
+		char	   *name;
+		char	   *value;
+		const ArchSetting *setting;
+		ArchConfigEntry *entry;
+		size_t		vlen;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f))
+			return arch_error(err, ARCH_FATAL,
+							  "line %d of config file \"%s\" is too long",
+							  lineno, cfg->file);
+		/* a '#' outside quotes starts a comment */
+		p = line;
+		for (bool quoted = false; *p; p++)
+		{
+			if (*p == '"')
+				quoted = !quoted;
+			else if (*p == '#' && !quoted)
+			{
+				*p = '\0';
+				break;
+			}
+		}
+		p = arch_trim(line);
+		if (*p == '\0')
+			continue;
+		eq = strchr(p, '=');
+		if (eq == NULL)
+		{
+			arch_error(err, ARCH_FATAL,
+					   "syntax error in config file \"%s\" line %d",
+					   cfg->file, lineno);
+			return arch_error_detail(err, ARCH_FATAL,
+									 "Each line is \"name = value\", a comment or blank.");
+		}
+		*eq = '\0';
+		name = arch_trim(p);
+		value = arch_trim(eq + 1);
+		vlen = strlen(value);
+		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
+		{
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		setting = arch_setting_find(name);
+		if (setting == NULL)
+			return arch_error(err, ARCH_FATAL,
+							  "unrecognized setting \"%s\" in config file \"%s\" line %d",
+							  name, cfg->file, lineno);
+		if (setting->secret)
+			*has_secret = true;
+		/* as in postgresql.conf, the last line for a setting wins */
+		entry = arch_config_entry(cfg, setting, true);
+		arch_free(entry->file_value);
+		entry->file_value = arch_strdup(value);
+	}
+	if (ferror(f))
+		return arch_error(err, ARCH_TRANSIENT, "could not read config file \"%s\": %s",
+						  cfg->file, strerror(errno));
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_config_load(const char *config_path, const char *data_dir,
+				 ArchConfig **cfgp, ArchError *err)
+{
+	ArchConfig *cfg = arch_alloc0(sizeof(ArchConfig));
+	const char *path = config_path;
+	bool		explicit = true;
+	FILE	   *f;
+	struct stat st;
+	bool		has_secret = false;
+	ArchStatus	status;
+
+	*cfgp = NULL;
+	if (path == NULL || path[0] == '\0')
+		path = getenv(ARCH_CONFIG_ENV);
+	if (path == NULL || path[0] == '\0')
+	{
+		path = ARCH_CONFIG_DEFAULT_FILE;
+		explicit = false;
+	}
+
+	f = fopen(path, "r");
+	if (f == NULL)
+	{
+		/* only a file that was asked for must exist */
+		if (errno == ENOENT && !explicit)
+		{
+			*cfgp = cfg;
+			return ARCH_OK;
+		}
+		status = arch_error(err, ARCH_FATAL, "could not open config file \"%s\": %s",
+							path, strerror(errno));
+		arch_config_free(cfg);
+		return status;
+	}
+	cfg->file = arch_strdup(path);
+
+	if (data_dir != NULL && arch_path_is_under(path, data_dir))
+	{
+		fclose(f);
+		arch_error(err, ARCH_FATAL,
+				   "config file \"%s\" is inside the data directory \"%s\"",
+				   path, data_dir);
+		arch_error_detail(err, ARCH_FATAL,
+						  "It would be copied into every base backup, with any secret it holds.");
+		arch_config_free(cfg);
+		return ARCH_FATAL;
+	}
+
+	status = arch_config_parse_file(cfg, f, &has_secret, err);
+	if (status == ARCH_OK && fstat(fileno(f), &st) == 0 &&
+		has_secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	{
+		status = arch_error(err, ARCH_FATAL,
+							"config file \"%s\" holds secrets and is accessible by group or others (mode %04o)",
+							path, (unsigned) (st.st_mode & 07777));
+		arch_error_detail(err, ARCH_FATAL,
+						  "Run \"chmod 600 %s\", or pass the secrets through the environment.",
+						  path);
+	}
+	fclose(f);
+	if (status != ARCH_OK)
+	{
+		arch_config_free(cfg);
+		return status;
+	}
+	*cfgp = cfg;
+	return ARCH_OK;
+}
+
+void
+arch_config_free(ArchConfig *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (int i = 0; i < cfg->nentries; i++)
+	{
+		arch_free(cfg->entries[i].file_value);
+		arch_free(cfg->entries[i].option_value);
+	}
+	arch_free(cfg->entries);
+	arch_free(cfg->file);
+	arch_free(cfg);
+}
+
+ArchStatus
+arch_config_set_option(ArchConfig *cfg, const char *name, const char *value,
+					   ArchError *err)
+{
+	const ArchSetting *setting = arch_setting_find(name);
+	ArchConfigEntry *entry;
+
+	if (setting == NULL)
+		return arch_error(err, ARCH_FATAL, "unrecognized option \"--%s\"", name);
+	if (setting->secret)
+	{
+		/* argv is visible to every local user through ps */
+		arch_error(err, ARCH_FATAL,
+				   "setting \"%s\" is a secret and cannot be given on the command line",
+				   name);
+		return arch_error_detail(err, ARCH_FATAL,
+								 "Set %s in the environment or in a config file of mode 0600.",
+								 setting->env ? setting->env : name);
+	}
+	entry = arch_config_entry(cfg, setting, true);
+	arch_free(entry->option_value);
+	entry->option_value = arch_strdup(value);
+	return ARCH_OK;
+}
+
+static const char *
+arch_getenv(const char *name)
+{
+	const char *v = name ? getenv(name) : NULL;
+
+	return (v != NULL && v[0] != '\0') ? v : NULL;
+}
+
+/* The value and its source, for arch_config_get and arch_config_source */
+static const char *
+arch_config_lookup(const ArchConfig *cfg, const char *name, const char **source)
+{
+	const ArchSetting *setting = arch_setting_find(name);
+	ArchConfigEntry *entry;
+	const char *v;
+
+	*source = "unset";
+	if (setting == NULL)
+		return NULL;
+	entry = arch_config_entry((ArchConfig *) cfg, setting, false);
+	if (entry != NULL && entry->option_value != NULL)
+	{
+		*source = "option";
+		return entry->option_value;
+	}
+	if ((v = arch_getenv(setting->env)) != NULL ||
+		(v = arch_getenv(setting->env_alt)) != NULL)
+	{
+		*source = "environment";
+		return v;
+	}
+	if (entry != NULL && entry->file_value != NULL)
+	{
+		*source = "config file";
+		return entry->file_value;
+	}
+	if (setting->default_value != NULL)
+		*source = "default";
+	return setting->default_value;
+}
+
+const char *
+arch_config_get(const ArchConfig *cfg, const char *name)
+{
+	const char *source;
+
+	return arch_config_lookup(cfg, name, &source);
+}
+
+const char *
+arch_config_source(const ArchConfig *cfg, const char *name)
+{
+	const char *source;
+
+	arch_config_lookup(cfg, name, &source);
+	return source;
+}
+
+ArchStatus
+arch_config_get_int(const ArchConfig *cfg, const char *name, int64_t min,
+					int64_t max, int64_t *value, ArchError *err)
+{
+	const char *text = arch_config_get(cfg, name);
+	char	   *end;
+	long long	v;
+
+	*value = 0;
+	if (text == NULL)
+		return ARCH_OK;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
+		return arch_error(err, ARCH_FATAL,
+						  "invalid value \"%s\" for setting \"%s\": expected an integer from %lld to %lld",
+						  text, name, (long long) min, (long long) max);
+	*value = v;
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_config_get_size(const ArchConfig *cfg, const char *name, uint64_t *value,
+					 ArchError *err)
+{
+	static const struct
+	{
+		const char *unit;
+		int			shift;
+	}			units[] = {
+		{"", 0}, {"B", 0}, {"kB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40}
+	};
+	const char *text = arch_config_get(cfg, name);
+	char	   *end;
+	unsigned long long v;
+
+	*value = 0;
+	if (text == NULL)
+		return ARCH_OK;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno == 0 && end != text && isdigit((unsigned char) text[0]))
+	{
+		while (*end == ' ')
+			end++;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strcmp(end, units[i].unit) == 0 && v <= (UINT64_MAX >> units[i].shift))
+			{
+				*value = (uint64_t) v << units[i].shift;
+				return ARCH_OK;
+			}
+	}
+	arch_error(err, ARCH_FATAL, "invalid value \"%s\" for setting \"%s\"",
+			   text, name);
+	return arch_error_detail(err, ARCH_FATAL,
+							 "Give a number of bytes with an optional unit: B, kB, MB, GB or TB.");
+}

@@ -1,0 +1,591 @@
+/*-------------------------------------------------------------------------
+ *
+ * object.c
+ *		Encode and decode objects in the format described in object.h.
+ *
+ * Encoding works on a whole file in memory (a WAL segment is 16 MiB by
+ * default), which lets the SHA-256 of the plaintext, needed in the header
+ * before the first payload byte, be computed by a second thread while zstd
+ * compresses.  Decoding streams, so a fetch never holds more than a chunk
+ * of ciphertext and a zstd window.
+ *
+ * archive_helper/common/object.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <zstd.h>
+
+#include "object.h"
+
+/* Below this size a second thread costs more than it saves */
+#define HASH_THREAD_MIN (1024 * 1024)
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t) v;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t) v;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	return (uint64_t) get_be32(p) << 32 | get_be32(p + 4);
+}
+
+size_t
+arch_header_encode(ArchObjectHeader *hdr, uint8_t *out)
+{
+	size_t		key_len = hdr->encrypt ? strlen(hdr->key_id) : 0;
+
+	hdr->version = ARCH_OBJECT_VERSION;
+	hdr->header_len = hdr->encrypt ? 72 + key_len : ARCH_OBJECT_HEADER_PLAIN;
+	memcpy(out, ARCH_OBJECT_MAGIC, 8);
+	out[8] = hdr->version;
+	out[9] = (uint8_t) hdr->compress;
+	out[10] = (uint8_t) hdr->encrypt;
+	out[11] = (uint8_t) key_len;
+	put_be32(out + 12, hdr->header_len);
+	put_be64(out + 16, hdr->plain_size);
+	memcpy(out + 24, hdr->sha256, 32);
+	if (hdr->encrypt)
+	{
+		put_be32(out + 56, hdr->chunk_size);
+		memcpy(out + 60, hdr->nonce, ARCH_OBJECT_NONCE_LEN);
+		memcpy(out + 72, hdr->key_id, key_len);
+	}
+	return hdr->header_len;
+}
+
+ArchStatus
+arch_header_decode(const uint8_t *data, size_t len, ArchObjectHeader *hdr,
+				   size_t *needed, ArchError *err)
+{
+	uint32_t	key_len;
+
+	memset(hdr, 0, sizeof(ArchObjectHeader));
+	*needed = 16;
+	if (len < 16)
+		return ARCH_NOT_FOUND;
+	if (memcmp(data, ARCH_OBJECT_MAGIC, 8) != 0)
+		return arch_error(err, ARCH_CORRUPT, "not a dbops_archive object (no magic)");
+	hdr->version = data[8];
+	if (hdr->version != ARCH_OBJECT_VERSION)
+		return arch_error(err, ARCH_CORRUPT, "unsupported object format version %u",
+						  hdr->version);
+	if (data[9] > ARCH_COMPRESS_ZSTD || data[10] > ARCH_ENCRYPT_AES_256_GCM)
+		return arch_error(err, ARCH_CORRUPT,
+						  "unrecognized compression %u or encryption %u in object header",
+						  data[9], data[10]);
+	hdr->compress = (ArchCompress) data[9];
+	hdr->encrypt = (ArchEncrypt) data[10];
+	key_len = data[11];
+	hdr->header_len = get_be32(data + 12);
+	/* the length must be the one its own fields imply */
+	if (hdr->encrypt ? (key_len == 0 || key_len > ARCH_KEY_ID_MAX ||
+						hdr->header_len != 72 + key_len)
+		: (key_len != 0 || hdr->header_len != ARCH_OBJECT_HEADER_PLAIN))
+		return arch_error(err, ARCH_CORRUPT, "inconsistent object header length %u",
+						  hdr->header_len);
+	*needed = hdr->header_len;
+	if (len < hdr->header_len)
+		return ARCH_NOT_FOUND;
+	hdr->plain_size = get_be64(data + 16);
+	memcpy(hdr->sha256, data + 24, 32);
+	if (hdr->encrypt)
+	{
+		hdr->chunk_size = get_be32(data + 56);
+		if (hdr->chunk_size == 0 || hdr->chunk_size > 64 * 1024 * 1024)
+			return arch_error(err, ARCH_CORRUPT, "invalid chunk size %u in object header",
+							  hdr->chunk_size);
+		memcpy(hdr->nonce, data + 60, ARCH_OBJECT_NONCE_LEN);
+		memcpy(hdr->key_id, data + 72, key_len);
+		hdr->key_id[key_len] = '\0';
+	}
+	return ARCH_OK;
+}
+
+void
+arch_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	unsigned int out_len = 32;
+
+	EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL);
+}
+
+void
+arch_hex(const uint8_t *data, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++)
+	{
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/*
+ * Chunk i's nonce and authenticated data (object.h).  One function for
+ * both directions, so sealing and opening cannot drift apart.
+ */
+static bool
+chunk_crypt(bool seal, const uint8_t *key, const ArchObjectHeader *hdr,
+			const uint8_t *hdr_bytes, const char *name, uint64_t index,
+			bool final, const uint8_t *in, size_t len, uint8_t *out,
+			uint8_t *tag)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint8_t		nonce[ARCH_OBJECT_NONCE_LEN];
+	uint8_t		tail[9];
+	int			n;
+	bool		ok;
+
+	memcpy(nonce, hdr->nonce, sizeof(nonce));
+	for (int i = 0; i < 8; i++)
+		nonce[4 + i] ^= (uint8_t) (index >> (56 - 8 * i));
+	put_be64(tail, index);
+	tail[8] = final ? 1 : 0;
+
+	ok = ctx != NULL &&
+		EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, seal ? 1 : 0) == 1 &&
+		EVP_CipherUpdate(ctx, NULL, &n, hdr_bytes, hdr->header_len) == 1 &&
+		EVP_CipherUpdate(ctx, NULL, &n, (const uint8_t *) name, strlen(name)) == 1 &&
+		EVP_CipherUpdate(ctx, NULL, &n, tail, sizeof(tail)) == 1 &&
+		(len == 0 || EVP_CipherUpdate(ctx, out, &n, in, len) == 1);
+	if (ok && !seal)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ARCH_OBJECT_TAG_LEN, tag) == 1;
+	/* for opening, Final is where the tag is checked */
+	if (ok)
+		ok = EVP_CipherFinal_ex(ctx, out + len, &n) == 1;
+	if (ok && seal)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ARCH_OBJECT_TAG_LEN, tag) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+typedef struct HashJob
+{
+	const void *data;
+	size_t		len;
+	uint8_t		sha256[32];
+} HashJob;
+
+static void *
+hash_thread(void *arg)
+{
+	HashJob    *job = arg;
+
+	arch_sha256(job->data, job->len, job->sha256);
+	return NULL;
+}
+
+/* The payload before encryption: zstd frame or the plaintext itself */
+static ArchStatus
+encode_compress(const ArchEncodeOptions *opts, const char *name,
+				const void *plain, size_t len, ArchBuf *out, ArchError *err)
+{
+	ZSTD_CCtx  *cctx;
+	size_t		bound;
+	size_t		rc;
+
+	if (opts->compress == ARCH_COMPRESS_NONE)
+	{
+		arch_buf_append(out, plain, len);
+		return ARCH_OK;
+	}
+	cctx = ZSTD_createCCtx();
+	if (cctx == NULL)
+		return arch_error(err, ARCH_FATAL, "could not create a zstd context");
+	rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, opts->level);
+	if (!ZSTD_isError(rc) && opts->threads > 0)
+		rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, opts->threads);
+	if (ZSTD_isError(rc))
+	{
+		ZSTD_freeCCtx(cctx);
+		return arch_error(err, ARCH_FATAL, "could not configure zstd: %s",
+						  ZSTD_getErrorName(rc));
+	}
+	bound = ZSTD_compressBound(len);
+	/* compress straight into the buffer; +1 keeps buf.h's terminator */
+	if (out->cap < out->len + bound + 1)
+	{
+		out->data = arch_realloc(out->data, out->len + bound + 1);
+		out->cap = out->len + bound + 1;
+	}
+	rc = ZSTD_compress2(cctx, out->data + out->len, bound, plain, len);
+	ZSTD_freeCCtx(cctx);
+	if (ZSTD_isError(rc))
+		return arch_error(err, ARCH_FATAL, "could not compress \"%s\": %s",
+						  name, ZSTD_getErrorName(rc));
+	out->len += rc;
+	out->data[out->len] = '\0';
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_object_encode(const ArchEncodeOptions *opts, const char *name,
+				   const void *plain, size_t len, ArchBuf *out,
+				   ArchObjectHeader *hdr_out, ArchError *err)
+{
+	ArchObjectHeader hdr;
+	uint8_t		hdr_bytes[ARCH_OBJECT_HEADER_MAX];
+	size_t		hdr_len;
+	HashJob		job = {plain, len};
+	pthread_t	thread;
+	bool		threaded;
+	ArchBuf		payload = {0};
+	ArchStatus	st;
+
+	/* hash in parallel with compression: both read plain, neither writes it */
+	threaded = len >= HASH_THREAD_MIN &&
+		pthread_create(&thread, NULL, hash_thread, &job) == 0;
+	if (!threaded)
+		hash_thread(&job);
+	st = encode_compress(opts, name, plain, len, &payload, err);
+	if (threaded)
+		pthread_join(thread, NULL);
+	if (st != ARCH_OK)
+	{
+		arch_buf_free(&payload);
+		return st;
+	}
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.compress = opts->compress;
+	hdr.encrypt = opts->key ? ARCH_ENCRYPT_AES_256_GCM : ARCH_ENCRYPT_NONE;
+	hdr.plain_size = len;
+	memcpy(hdr.sha256, job.sha256, 32);
+	if (opts->key)
+	{
+		hdr.chunk_size = opts->chunk_size ? opts->chunk_size : ARCH_OBJECT_CHUNK_DEFAULT;
+		strcpy(hdr.key_id, opts->key->id);
+		if (RAND_bytes(hdr.nonce, ARCH_OBJECT_NONCE_LEN) != 1)
+		{
+			arch_buf_free(&payload);
+			return arch_error(err, ARCH_FATAL, "could not generate a random nonce");
+		}
+	}
+	hdr_len = arch_header_encode(&hdr, hdr_bytes);
+	out->len = 0;
+	arch_buf_append(out, hdr_bytes, hdr_len);
+
+	if (!opts->key)
+	{
+		arch_buf_append(out, payload.data, payload.len);
+		arch_buf_free(&payload);
+	}
+	else
+	{
+		/*
+		 * Whole chunks, then a final shorter one, empty when the payload
+		 * divides evenly: the final flag must always be sealed somewhere.
+		 */
+		size_t		nchunks = payload.len / hdr.chunk_size + 1;
+		size_t		total = out->len + payload.len + nchunks * ARCH_OBJECT_TAG_LEN + 1;
+
+		out->data = arch_realloc(out->data, total);
+		out->cap = total;
+		for (size_t i = 0; i < nchunks; i++)
+		{
+			size_t		off = i * (size_t) hdr.chunk_size;
+			size_t		clen = (i + 1 < nchunks) ? hdr.chunk_size : payload.len - off;
+			uint8_t    *dst = (uint8_t *) out->data + out->len;
+
+			if (!chunk_crypt(true, opts->key->key, &hdr, hdr_bytes, name, i,
+							 i + 1 == nchunks, (uint8_t *) payload.data + off, clen, dst,
+							 dst + clen))
+			{
+				arch_buf_free(&payload);
+				return arch_error(err, ARCH_FATAL, "could not encrypt \"%s\"", name);
+			}
+			out->len += clen + ARCH_OBJECT_TAG_LEN;
+		}
+		out->data[out->len] = '\0';
+		arch_buf_free(&payload);
+	}
+	if (hdr_out)
+		*hdr_out = hdr;
+	return ARCH_OK;
+}
+
+struct ArchDecoder
+{
+	char	   *name;
+	const ArchKeyring *keys;
+	ArchSink	sink;
+	void	   *arg;
+
+	/* header, gathered until complete */
+	uint8_t		hdr_bytes[ARCH_OBJECT_HEADER_MAX];
+	size_t		hdr_have;
+	bool		have_header;
+	ArchObjectHeader hdr;
+
+	/* decryption: one sealed chunk at a time */
+	const ArchKey *key;
+	uint8_t    *chunk;
+	size_t		chunk_have;
+	uint8_t    *chunk_plain;
+	uint64_t	chunk_index;
+
+	/* decompression */
+	ZSTD_DStream *zds;
+	uint8_t    *zout;
+	size_t		zout_cap;
+	bool		frame_done;
+
+	/* verification of the plaintext */
+	EVP_MD_CTX *md;
+	uint64_t	plain_seen;
+};
+
+ArchDecoder *
+arch_decoder_begin(const char *name, const ArchKeyring *keys, ArchSink sink,
+				   void *arg)
+{
+	ArchDecoder *d = arch_alloc0(sizeof(ArchDecoder));
+
+	d->name = arch_strdup(name);
+	d->keys = keys;
+	d->sink = sink;
+	d->arg = arg;
+	d->md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(d->md, EVP_sha256(), NULL);
+	return d;
+}
+
+void
+arch_decoder_free(ArchDecoder *d)
+{
+	if (d == NULL)
+		return;
+	if (d->zds)
+		ZSTD_freeDStream(d->zds);
+	EVP_MD_CTX_free(d->md);
+	arch_free(d->chunk);
+	arch_free(d->chunk_plain);
+	arch_free(d->zout);
+	arch_free(d->name);
+	arch_free(d);
+}
+
+static ArchStatus
+decoder_corrupt(ArchDecoder *d, const char *what, ArchError *err)
+{
+	return arch_error(err, ARCH_CORRUPT, "object \"%s\" is corrupt: %s",
+					  d->name, what);
+}
+
+/* Plaintext: count, hash, hand on */
+static ArchStatus
+decoder_plain(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
+{
+	if (len == 0)
+		return ARCH_OK;
+	d->plain_seen += len;
+	/* stop early rather than hand on more than the header promised */
+	if (d->plain_seen > d->hdr.plain_size)
+		return decoder_corrupt(d, "more data than the header's plaintext size", err);
+	EVP_DigestUpdate(d->md, data, len);
+	return d->sink(d->arg, data, len, err);
+}
+
+/* Payload after decryption: decompress if need be */
+static ArchStatus
+decoder_payload(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
+{
+	ZSTD_inBuffer in = {data, len, 0};
+
+	if (d->hdr.compress == ARCH_COMPRESS_NONE)
+		return decoder_plain(d, data, len, err);
+
+	/* a full output buffer may hide more output: call again until not full */
+	for (bool out_full = false; in.pos < in.size || out_full;)
+	{
+		ZSTD_outBuffer out = {d->zout, d->zout_cap, 0};
+		size_t		rc;
+		ArchStatus	st;
+
+		/* one frame, nothing after it */
+		if (d->frame_done)
+			return decoder_corrupt(d, "data after the end of the zstd frame", err);
+		rc = ZSTD_decompressStream(d->zds, &out, &in);
+		if (ZSTD_isError(rc))
+			return decoder_corrupt(d, ZSTD_getErrorName(rc), err);
+		if (rc == 0)
+			d->frame_done = true;
+		out_full = (out.pos == out.size && rc != 0);
+		st = decoder_plain(d, d->zout, out.pos, err);
+		if (st != ARCH_OK)
+			return st;
+	}
+	return ARCH_OK;
+}
+
+static ArchStatus
+decoder_open_chunk(ArchDecoder *d, bool final, ArchError *err)
+{
+	size_t		clen = d->chunk_have - ARCH_OBJECT_TAG_LEN;
+
+	if (!chunk_crypt(false, d->key->key, &d->hdr, d->hdr_bytes, d->name,
+					 d->chunk_index, final, d->chunk, clen, d->chunk_plain,
+					 d->chunk + clen))
+		return decoder_corrupt(d, "authentication failed (wrong key, name, or tampered data)", err);
+	d->chunk_index++;
+	d->chunk_have = 0;
+	return decoder_payload(d, d->chunk_plain, clen, err);
+}
+
+/* The header is complete: set up the later stages */
+static ArchStatus
+decoder_start(ArchDecoder *d, ArchError *err)
+{
+	if (d->hdr.encrypt)
+	{
+		d->key = d->keys ? arch_keyring_find(d->keys, d->hdr.key_id) : NULL;
+		if (d->key == NULL)
+		{
+			arch_error(err, ARCH_FATAL,
+					   "object \"%s\" is encrypted with key \"%s\", which is not configured",
+					   d->name, d->hdr.key_id);
+			return arch_error_detail(err, ARCH_FATAL,
+									 "Set encrypt-key-file (or encrypt-key) to a key ring that holds key \"%s\".",
+									 d->hdr.key_id);
+		}
+		d->chunk = arch_alloc(d->hdr.chunk_size + ARCH_OBJECT_TAG_LEN);
+		d->chunk_plain = arch_alloc(d->hdr.chunk_size + ARCH_OBJECT_TAG_LEN);
+	}
+	if (d->hdr.compress == ARCH_COMPRESS_ZSTD)
+	{
+		d->zds = ZSTD_createDStream();
+		if (d->zds == NULL)
+			return arch_error(err, ARCH_FATAL, "could not create a zstd context");
+		ZSTD_initDStream(d->zds);
+		d->zout_cap = ZSTD_DStreamOutSize();
+		d->zout = arch_alloc(d->zout_cap);
+	}
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
+{
+	ArchDecoder *d = decoder;
+	const uint8_t *p = data;
+
+	if (!d->have_header)
+	{
+		size_t		needed;
+		ArchStatus	st;
+
+		/* gather the header a few bytes at a time if need be */
+		for (;;)
+		{
+			st = arch_header_decode(d->hdr_bytes, d->hdr_have, &d->hdr, &needed, err);
+			if (st == ARCH_OK)
+				break;
+			if (st != ARCH_NOT_FOUND)
+			{
+				char		why[ARCH_ERROR_LEN];
+
+				snprintf(why, sizeof(why), "%s", err->message);
+				return decoder_corrupt(d, why, err);
+			}
+			if (len == 0)
+				return ARCH_OK;
+			{
+				size_t		take = needed - d->hdr_have;
+
+				if (take > len)
+					take = len;
+				memcpy(d->hdr_bytes + d->hdr_have, p, take);
+				d->hdr_have += take;
+				p += take;
+				len -= take;
+			}
+		}
+		d->have_header = true;
+		st = decoder_start(d, err);
+		if (st != ARCH_OK)
+			return st;
+	}
+
+	if (!d->hdr.encrypt)
+		return decoder_payload(d, p, len, err);
+
+	while (len > 0)
+	{
+		size_t		full = d->hdr.chunk_size + ARCH_OBJECT_TAG_LEN;
+		size_t		take;
+
+		/* a full chunk followed by more bytes was not the final one */
+		if (d->chunk_have == full)
+		{
+			ArchStatus	st = decoder_open_chunk(d, false, err);
+
+			if (st != ARCH_OK)
+				return st;
+		}
+		take = full - d->chunk_have;
+		if (take > len)
+			take = len;
+		memcpy(d->chunk + d->chunk_have, p, take);
+		d->chunk_have += take;
+		p += take;
+		len -= take;
+	}
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_decoder_end(ArchDecoder *d, ArchObjectHeader *hdr, ArchError *err)
+{
+	ArchStatus	st = ARCH_OK;
+	uint8_t		sha[32];
+	unsigned int sha_len = 32;
+
+	if (!d->have_header)
+		st = decoder_corrupt(d, "truncated header", err);
+	else if (d->hdr.encrypt)
+	{
+		if (d->chunk_have < ARCH_OBJECT_TAG_LEN)
+			st = decoder_corrupt(d, "truncated (final chunk missing)", err);
+		else
+			st = decoder_open_chunk(d, true, err);
+	}
+	if (st == ARCH_OK && d->hdr.compress == ARCH_COMPRESS_ZSTD && !d->frame_done)
+		st = decoder_corrupt(d, "truncated zstd frame", err);
+	if (st == ARCH_OK && d->plain_seen != d->hdr.plain_size)
+		st = decoder_corrupt(d, "plaintext size differs from the header", err);
+	if (st == ARCH_OK)
+	{
+		EVP_DigestFinal_ex(d->md, sha, &sha_len);
+		if (memcmp(sha, d->hdr.sha256, 32) != 0)
+			st = decoder_corrupt(d, "SHA-256 of the plaintext differs from the header", err);
+	}
+	if (st == ARCH_OK && hdr)
+		*hdr = d->hdr;
+	arch_decoder_free(d);
+	return st;
+}

@@ -1,0 +1,270 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_object.c
+ *		Unit tests: object header, encode/decode round trips, tampering,
+ *		key rings.
+ *
+ * archive_helper/test/test_object.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "object.h"
+#include "tap.h"
+
+#define KEY1 "k1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define KEY1_OTHER "k1 ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+static ArchStatus
+decode(const char *name, const ArchKeyring *ring, const char *data, size_t len,
+	   size_t feed, ArchBuf *out, ArchError *err)
+{
+	ArchDecoder *d = arch_decoder_begin(name, ring, arch_buf_sink, out);
+	ArchStatus	st = ARCH_OK;
+
+	out->len = 0;
+	/* feed in pieces, to cross header and chunk boundaries */
+	for (size_t off = 0; off < len && st == ARCH_OK; off += feed)
+		st = arch_decoder_sink(d, data + off, off + feed > len ? len - off : feed, err);
+	if (st != ARCH_OK)
+	{
+		arch_decoder_free(d);
+		return st;
+	}
+	return arch_decoder_end(d, NULL, err);
+}
+
+/* Pseudo-WAL: compressible runs with some noise */
+static char *
+make_plain(size_t len)
+{
+	char	   *p = arch_alloc(len + 1);
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = (i % 4096 < 3000) ? 0 : (char) (rand() & 0xff);
+	return p;
+}
+
+static void
+test_header(void)
+{
+	ArchObjectHeader h = {0};
+	ArchObjectHeader back;
+	uint8_t		bytes[ARCH_OBJECT_HEADER_MAX];
+	size_t		len;
+	size_t		needed;
+	ArchError	err;
+
+	h.compress = ARCH_COMPRESS_ZSTD;
+	h.plain_size = 16777216;
+	memset(h.sha256, 0xab, 32);
+	len = arch_header_encode(&h, bytes);
+	tap_is_int(len, 56, "plain header is 56 bytes");
+	tap_ok(memcmp(bytes, "DBOPSARC\001\001\000\000", 12) == 0, "magic, version, codecs");
+	tap_ok(arch_header_decode(bytes, len, &back, &needed, &err) == ARCH_OK &&
+		   back.plain_size == 16777216 && back.compress == ARCH_COMPRESS_ZSTD &&
+		   memcmp(back.sha256, h.sha256, 32) == 0, "plain header round trip");
+	tap_ok(arch_header_decode(bytes, 10, &back, &needed, &err) == ARCH_NOT_FOUND &&
+		   needed == 16, "short header asks for more");
+
+	h.encrypt = ARCH_ENCRYPT_AES_256_GCM;
+	h.chunk_size = 4096;
+	strcpy(h.key_id, "key-2024");
+	memset(h.nonce, 7, sizeof(h.nonce));
+	len = arch_header_encode(&h, bytes);
+	tap_is_int(len, 72 + 8, "encrypted header is 72 bytes plus the key id");
+	tap_ok(arch_header_decode(bytes, len - 1, &back, &needed, &err) == ARCH_NOT_FOUND &&
+		   needed == len, "needs the whole encrypted header");
+	tap_ok(arch_header_decode(bytes, len, &back, &needed, &err) == ARCH_OK &&
+		   back.chunk_size == 4096 && strcmp(back.key_id, "key-2024") == 0 &&
+		   memcmp(back.nonce, h.nonce, 12) == 0, "encrypted header round trip");
+
+	bytes[0] = 'X';
+	tap_ok(arch_header_decode(bytes, len, &back, &needed, &err) == ARCH_CORRUPT,
+		   "bad magic is corrupt");
+	bytes[0] = 'D';
+	bytes[8] = 9;
+	tap_ok(arch_header_decode(bytes, len, &back, &needed, &err) == ARCH_CORRUPT &&
+		   strstr(err.message, "version 9") != NULL, "unknown version is refused by number");
+	bytes[8] = 1;
+	bytes[15] = 99;
+	tap_ok(arch_header_decode(bytes, len, &back, &needed, &err) == ARCH_CORRUPT,
+		   "inconsistent header length is corrupt");
+}
+
+static void
+test_round_trips(const ArchKeyring *ring)
+{
+	static const size_t sizes[] = {0, 1, 4096, 3 * 1024 * 1024 + 17};
+	ArchBuf		enc = {0};
+	ArchBuf		dec = {0};
+	ArchError	err;
+	char		name[200];
+
+	for (int c = 0; c < 2; c++)
+		for (int e = 0; e < 2; e++)
+			for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+			{
+				ArchEncodeOptions o = {c ? ARCH_COMPRESS_ZSTD : ARCH_COMPRESS_NONE, 3, 0,
+				e ? &ring->keys[0] : NULL, 4096};
+				char	   *plain = make_plain(sizes[s]);
+				bool		ok;
+
+				ok = arch_object_encode(&o, "wal/x/000000010000000000000001", plain,
+										sizes[s], &enc, NULL, &err) == ARCH_OK;
+				ok = ok && decode("wal/x/000000010000000000000001", ring, enc.data,
+								  enc.len, 777, &dec, &err) == ARCH_OK;
+				ok = ok && dec.len == sizes[s] && memcmp(dec.data, plain, sizes[s]) == 0;
+				snprintf(name, sizeof(name), "round trip: %s, %s, %zu bytes",
+						 c ? "zstd" : "no compression", e ? "encrypted" : "plain", sizes[s]);
+				if (!tap_ok(ok, name))
+					printf("#   %s\n", err.message);
+				arch_free(plain);
+			}
+
+	/* threads: the frame is still one plain zstd frame */
+	{
+		ArchEncodeOptions o = {ARCH_COMPRESS_ZSTD, 3, 2, NULL, 0};
+		char	   *plain = make_plain(8 * 1024 * 1024);
+
+		tap_ok(arch_object_encode(&o, "n", plain, 8 * 1024 * 1024, &enc, NULL, &err) == ARCH_OK &&
+			   decode("n", ring, enc.data, enc.len, 1 << 20, &dec, &err) == ARCH_OK &&
+			   dec.len == 8 * 1024 * 1024 && memcmp(dec.data, plain, dec.len) == 0,
+			   "round trip with 2 zstd workers");
+		tap_ok(memcmp(enc.data + 56, "\x28\xb5\x2f\xfd", 4) == 0,
+			   "payload of a plain object starts with the zstd magic at byte 56");
+		arch_free(plain);
+	}
+	arch_buf_free(&enc);
+	arch_buf_free(&dec);
+}
+
+static void
+test_tampering(const ArchKeyring *ring)
+{
+	ArchBuf		enc = {0};
+	ArchBuf		dec = {0};
+	ArchError	err;
+	char	   *plain = make_plain(100000);
+	ArchEncodeOptions zo = {ARCH_COMPRESS_ZSTD, 3, 0, NULL, 0};
+	ArchEncodeOptions eo = {ARCH_COMPRESS_ZSTD, 3, 0, &ring->keys[0], 1024};
+	ArchKeyring other;
+	ArchKeyring empty = {0};
+	const char *name = "wal/0000000100000000/000000010000000000000001";
+
+	/* unencrypted: the SHA-256 and the zstd frame catch changes */
+	arch_object_encode(&zo, name, plain, 100000, &enc, NULL, &err);
+	enc.data[enc.len / 2] ^= 0x01;
+	tap_ok(decode(name, ring, enc.data, enc.len, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "flipped payload bit detected");
+	enc.data[enc.len / 2] ^= 0x01;
+	enc.data[30] ^= 0x01;
+	tap_ok(decode(name, ring, enc.data, enc.len, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "changed SHA-256 in the header detected");
+	tap_like(err.message, "SHA-256", "... as a checksum mismatch");
+	enc.data[30] ^= 0x01;
+	tap_ok(decode(name, ring, enc.data, enc.len - 5, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "truncated object detected");
+	tap_ok(decode(name, ring, enc.data, 40, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "truncated header detected");
+	arch_buf_append(&enc, "junk", 4);
+	tap_ok(decode(name, ring, enc.data, enc.len, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "data after the zstd frame detected");
+	tap_ok(decode(name, ring, enc.data, enc.len - 4, 4096, &dec, &err) == ARCH_OK,
+		   "the untouched object still decodes");
+	enc.data[23] ^= 0x01;
+	tap_ok(decode(name, ring, enc.data, enc.len - 4, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "changed plaintext size detected");
+
+	/* encrypted: GCM catches changes, renames and a wrong key */
+	arch_object_encode(&eo, name, plain, 100000, &enc, NULL, &err);
+	tap_ok(decode(name, ring, enc.data, enc.len, 333, &dec, &err) == ARCH_OK,
+		   "encrypted object decodes");
+	enc.data[enc.len - 100] ^= 0x40;
+	tap_ok(decode(name, ring, enc.data, enc.len, 333, &dec, &err) == ARCH_CORRUPT,
+		   "flipped ciphertext bit detected");
+	enc.data[enc.len - 100] ^= 0x40;
+	tap_ok(decode("wal/0000000100000000/000000010000000000000002", ring,
+				  enc.data, enc.len, 333, &dec, &err) == ARCH_CORRUPT,
+		   "object stored under another name detected");
+	tap_ok(decode(name, ring, enc.data, enc.len - 1040, 333, &dec, &err) == ARCH_CORRUPT,
+		   "dropped final chunk detected");
+	enc.data[20] ^= 0x01;
+	tap_ok(decode(name, ring, enc.data, enc.len, 333, &dec, &err) == ARCH_CORRUPT,
+		   "changed header of an encrypted object detected");
+	enc.data[20] ^= 0x01;
+	tap_ok(decode(name, &empty, enc.data, enc.len, 333, &dec, &err) == ARCH_FATAL,
+		   "encrypted object without keys is a configuration error");
+	tap_like(err.message, "key \"k1\"", "... naming the key id");
+	arch_keyring_parse(KEY1_OTHER, "test", &other, &err);
+	tap_ok(decode(name, &other, enc.data, enc.len, 333, &dec, &err) == ARCH_CORRUPT,
+		   "wrong key with the same id fails authentication");
+	arch_keyring_free(&other);
+
+	arch_free(plain);
+	arch_buf_free(&enc);
+	arch_buf_free(&dec);
+}
+
+static void
+test_keyring(void)
+{
+	ArchKeyring ring;
+	ArchError	err;
+	char		path[] = "/tmp/dbops_test_key.XXXXXX";
+	int			fd;
+
+	tap_ok(arch_keyring_parse("# keys\nnew " "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\r\n"
+							  "  old  " "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n",
+							  "test", &ring, &err) == ARCH_OK && ring.nkeys == 2 &&
+		   strcmp(ring.keys[0].id, "new") == 0 && ring.keys[0].key[1] == 0x11,
+		   "two keys, the first one current");
+	tap_ok(arch_keyring_find(&ring, "old") != NULL && arch_keyring_find(&ring, "x") == NULL,
+		   "keys found by id");
+	arch_keyring_free(&ring);
+	tap_ok(arch_keyring_parse("k1 0011", "key file \"t\"", &ring, &err) == ARCH_FATAL,
+		   "short key refused");
+	tap_like(err.message, "key file \"t\" line 1", "... naming the source and line");
+	tap_ok(strstr(err.message, "0011") == NULL, "... without the key material");
+	tap_ok(arch_keyring_parse(KEY1 "\n" KEY1 "\n", "t", &ring, &err) == ARCH_FATAL,
+		   "duplicate key id refused");
+	tap_ok(arch_keyring_parse("# nothing\n", "t", &ring, &err) == ARCH_FATAL,
+		   "a key ring without keys refused");
+
+	fd = mkstemp(path);
+	if (write(fd, KEY1 "\n", strlen(KEY1) + 1) < 0)
+		printf("# write failed\n");
+	close(fd);
+	chmod(path, 0644);
+	tap_ok(arch_keyring_load_file(path, &ring, &err) == ARCH_FATAL,
+		   "key file readable by others refused");
+	chmod(path, 0600);
+	tap_ok(arch_keyring_load_file(path, &ring, &err) == ARCH_OK && ring.nkeys == 1,
+		   "key file of mode 0600 read");
+	arch_keyring_free(&ring);
+	unlink(path);
+	tap_ok(arch_keyring_load_file(path, &ring, &err) == ARCH_FATAL,
+		   "missing key file is an error");
+	tap_like(err.message, path, "... naming the file");
+}
+
+int
+main(void)
+{
+	ArchKeyring ring;
+	ArchError	err;
+
+	srand(42);
+	test_header();
+	if (arch_keyring_parse(KEY1, "test", &ring, &err) != ARCH_OK)
+		return 1;
+	test_round_trips(&ring);
+	test_tampering(&ring);
+	arch_keyring_free(&ring);
+	test_keyring();
+	return tap_done();
+}

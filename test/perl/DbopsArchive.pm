@@ -1,0 +1,60 @@
+# Copyright (c) dbops contributors
+#
+# Helpers for the TAP tests of dbops_archive: find the executable, run it
+# with a given environment and working directory, and report its exit code
+# and output, so tests can assert the exit-code contract exactly.
+package DbopsArchive;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use File::Spec;
+use IPC::Run;
+
+our @EXPORT = qw(archive_bin run_archive archive_command restore_command);
+
+# The dbops_archive on PATH (the private install during make test), as an
+# absolute path, so archive_command does not depend on the server's PATH.
+sub archive_bin
+{
+	for my $dir (File::Spec->path)
+	{
+		my $p = "$dir/dbops_archive";
+		return $p if -x $p;
+	}
+	die "dbops_archive not found on PATH";
+}
+
+# run_archive({ env => {VAR => value}, cwd => dir }, args...)
+# returns (exit code, stdout, stderr)
+sub run_archive
+{
+	my ($opts, @args) = @_;
+	my ($out, $err) = ('', '');
+	local %ENV = %ENV;
+	delete $ENV{$_} for grep { /^DBOPS_ARCHIVE_/ } keys %ENV;
+	$ENV{$_} = $opts->{env}{$_} for keys %{ $opts->{env} || {} };
+	my $cwd = $opts->{cwd};
+	IPC::Run::run([ archive_bin(), @args ], '<', \undef, '>', \$out, '2>', \$err,
+		($cwd ? (init => sub { chdir $cwd or die "chdir $cwd: $!" }) : ()));
+	return ($? >> 8, $out, $err);
+}
+
+# The archive_command and restore_command for a repository URL, the
+# configuration passed through the environment as the README shows.
+sub archive_command
+{
+	my ($repo, $extra) = @_;
+	$extra //= '';
+	return "DBOPS_ARCHIVE_REPO=$repo $extra" . archive_bin() . " wal-push %p";
+}
+
+sub restore_command
+{
+	my ($repo, $extra) = @_;
+	$extra //= '';
+	return "DBOPS_ARCHIVE_REPO=$repo $extra" . archive_bin() . " wal-fetch %f %p";
+}
+
+1;

@@ -1,0 +1,229 @@
+# Copyright (c) dbops contributors
+#
+# The failure contract of dbops_archive (README, "Exit codes") on a file://
+# repository: re-pushes, differing content, missing keys, config files that
+# expose secrets, unreachable stores in each recovery mode, the queue limit,
+# and a corrupt object, which PostgreSQL must never replay.
+use strict;
+use warnings FATAL => 'all';
+
+use File::Copy;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use DbopsArchive;
+
+my $tmp      = PostgreSQL::Test::Utils::tempdir('faults');
+my $repo_dir = "$tmp/repo";
+my $repo     = "file://$repo_dir";
+mkdir $repo_dir or die;
+my %env = (DBOPS_ARCHIVE_REPO => $repo);
+
+# A fake data directory: wal-push and wal-fetch run in PGDATA.
+my $pgdata = "$tmp/pgdata";
+mkdir $pgdata;
+mkdir "$pgdata/pg_wal";
+mkdir "$pgdata/pg_wal/archive_status";
+my $seg = '000000010000000000000007';
+my $obj = "$repo_dir/wal/0000000100000000/$seg";
+my $wal = "$pgdata/pg_wal/$seg";
+my $block = 'WAL' . ('x' x 1021);
+my $segment_bytes = $block x 1024;
+PostgreSQL::Test::Utils::append_to_file($wal, $segment_bytes);
+
+sub archive { my ($e, @a) = @_; return run_archive({ env => { %env, %$e }, cwd => $pgdata }, @a); }
+
+my ($rc, $out, $err);
+
+# --- push: identical re-push succeeds, different content never overwrites
+($rc, $out, $err) = archive({}, 'wal-push', "pg_wal/$seg");
+is($rc, 0, 'wal-push stores a segment');
+my $stored = slurp_file($obj);
+($rc, $out, $err) = archive({}, 'wal-push', "pg_wal/$seg");
+is($rc, 0, 'identical re-push exits 0');
+
+# Compression threads change nothing in the result the check relies on
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_COMPRESS => 'none' }, 'wal-push', "pg_wal/$seg");
+is($rc, 0, 'identical re-push with other settings exits 0 (compared by plaintext SHA-256)');
+like($err, qr/already in repository .* with identical content/, '... and says so');
+
+PostgreSQL::Test::Utils::append_to_file($wal, 'changed');
+($rc, $out, $err) = archive({}, 'wal-push', "pg_wal/$seg");
+is($rc, 4, 'different content exits 4');
+like($err, qr/WAL file "$seg" differs from the copy already in repository "\Q$repo\E"/,
+	'... naming the segment and the repository');
+is(slurp_file($obj), $stored, 'the stored object is unchanged');
+unlink $wal;
+PostgreSQL::Test::Utils::append_to_file($wal, $segment_bytes);
+
+# --- fetch: missing is 1; other failures depend on the recovery mode
+($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000099', 'pg_wal/RECOVERYXLOG');
+is($rc, 1, 'wal-fetch of a missing segment exits 1');
+($rc, $out, $err) = archive({}, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 0, 'wal-fetch restores');
+is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file($wal), 'restored bytes are the original');
+ok(!-e "$pgdata/pg_wal/RECOVERYXLOG.dbops.tmp", 'no temporary file left');
+
+my %gone = (DBOPS_ARCHIVE_REPO => "file://$tmp/unmounted");
+($rc, $out, $err) = archive(\%gone, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 2, 'unreachable repository outside recovery exits 2, not 1');
+like($err, qr/repository directory "\Q$tmp\E\/unmounted" does not exist/, '... saying why');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/recovery.signal", '');
+($rc, $out, $err) = archive(\%gone, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 128, 'unreachable repository during archive recovery exits 128');
+like($err, qr/Exit code 128 stops archive recovery on purpose/, '... and the log says why');
+($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000099', 'pg_wal/RECOVERYXLOG');
+is($rc, 1, 'a missing segment is still 1 during archive recovery');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/standby.signal", '');
+($rc, $out, $err) = archive(\%gone, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 3, 'unreachable repository in standby mode exits 3 (PostgreSQL retries)');
+unlink "$pgdata/standby.signal", "$pgdata/recovery.signal";
+
+# --- wal-push never exits 126 or more; the queue limit drops WAL loudly
+($rc, $out, $err) = archive(\%gone, 'wal-push', "pg_wal/$seg");
+is($rc, 2, 'push to an unreachable repository exits 2');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/archive_status/$seg.ready", '');
+($rc, $out, $err) = archive({ %gone, DBOPS_ARCHIVE_PUSH_QUEUE_MAX => '1GB' },
+	'wal-push', "pg_wal/$seg");
+is($rc, 2, 'queue below archive-push-queue-max: the failure stands');
+($rc, $out, $err) = archive({ %gone, DBOPS_ARCHIVE_PUSH_QUEUE_MAX => '512kB' },
+	'wal-push', "pg_wal/$seg");
+is($rc, 0, 'queue above archive-push-queue-max: the segment is dropped, exit 0');
+like($err, qr/warning: dropped WAL file "$seg" from the archive: 1048576 bytes await archiving/,
+	'... with a loud WARNING');
+like($err, qr/The archive now has a gap/, '... that says what it means');
+
+# --- encryption keys
+my $key = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+my $keyfile = "$tmp/archive.key";
+PostgreSQL::Test::Utils::append_to_file($keyfile, "# dbops_archive key ring\nk2026 $key\n");
+chmod 0600, $keyfile;
+my $seg2 = '000000010000000000000008';
+copy($wal, "$pgdata/pg_wal/$seg2") or die;
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => "$tmp/missing.key" },
+	'wal-push', "pg_wal/$seg2");
+is($rc, 2, 'missing key file: push fails with exit 2');
+like($err, qr/could not open key file "\Q$tmp\E\/missing.key"/, '... naming the key file');
+ok(!-e "$repo_dir/wal/0000000100000000/$seg2", '... and stores nothing');
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => $keyfile }, 'wal-push', "pg_wal/$seg2");
+is($rc, 0, 'encrypted push');
+my $enc = slurp_file("$repo_dir/wal/0000000100000000/$seg2");
+is(substr($enc, 0, 11), "DBOPSARC\x01\x01\x01", 'object header says zstd + AES-256-GCM');
+ok(index($enc, 'WALxxxx') < 0, 'no plaintext in the encrypted object');
+($rc, $out, $err) = archive({}, 'wal-fetch', $seg2, 'pg_wal/RECOVERYXLOG');
+is($rc, 2, 'fetch of an encrypted object without a key fails (not "not found")');
+like($err, qr/encrypted with key "k2026", which is not configured/, '... naming the key id');
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY => "k2026 $key" },
+	'wal-fetch', $seg2, 'pg_wal/RECOVERYXLOG');
+is($rc, 0, 'fetch with the key from the environment');
+is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file($wal), '... restores the plaintext');
+chmod 0644, $keyfile;
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => $keyfile }, 'wal-push', "pg_wal/$seg2");
+is($rc, 2, 'key file readable by others refused');
+like($err, qr/key file ".*" is accessible by group or others/, '... saying why');
+
+# --- config files
+my $conf = "$tmp/archive.conf";
+PostgreSQL::Test::Utils::append_to_file($conf, "repo = $repo\nencrypt-key = k2026 $key\n");
+chmod 0644, $conf;
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_REPO => '' }, '--config', $conf, 'check');
+is($rc, 2, 'config file with a secret and mode 0644 refused');
+like($err, qr/config file "\Q$conf\E" holds secrets and is accessible by group or others \(mode 0644\)/,
+	'... saying why');
+chmod 0600, $conf;
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_REPO => '', DBOPS_ARCHIVE_CONFIG => $conf }, 'check');
+is($rc, 0, 'the same file with mode 0600, named by DBOPS_ARCHIVE_CONFIG, works');
+like($out, qr/\(encrypted\)/, '... with encryption on');
+($rc, $out, $err) = archive({}, '--encrypt-key=k1', 'check');
+is($rc, 2, 'a secret on the command line is refused');
+unlike($err . $out, qr/$key/, 'no output ever shows the key');
+
+PostgreSQL::Test::Utils::append_to_file("$pgdata/PG_VERSION", "15\n");
+copy($conf, "$pgdata/archive.conf") or die;
+chmod 0600, "$pgdata/archive.conf";
+($rc, $out, $err) = archive({}, '--config', "$pgdata/archive.conf", 'check');
+is($rc, 2, 'config file inside the data directory refused');
+like($err, qr/is inside the data directory/, '... saying why');
+
+# --- a corrupt object is never replayed
+my $crepo_dir = "$tmp/crepo";
+mkdir $crepo_dir;
+my $crepo = "file://$crepo_dir";
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf',
+	"archive_mode = on\narchive_command = '@{[ archive_command($crepo) ]}'\n");
+$primary->start;
+$primary->backup('base');
+$primary->safe_psql('postgres', 'CREATE TABLE t AS SELECT generate_series(1, 1000) AS i');
+my $bad = $primary->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+$primary->safe_psql('postgres', 'SELECT pg_switch_wal()');
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1001, 2000)');
+my $end_lsn = $primary->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
+my $last = $primary->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+$primary->safe_psql('postgres', 'SELECT pg_switch_wal()');
+$primary->poll_query_until('postgres',
+	"SELECT last_archived_wal >= '$last' FROM pg_stat_archiver")
+  or die 'timed out waiting for archiving';
+$primary->stop;
+
+my $bad_obj = "$crepo_dir/wal/" . substr($bad, 0, 16) . "/$bad";
+my $good_bytes = slurp_file($bad_obj);
+my $bad_bytes = $good_bytes;
+substr($bad_bytes, length($bad_bytes) / 2, 1) ^= "\x01";
+sub write_object
+{
+	my ($bytes) = @_;
+	open my $fh, '>', $bad_obj or die;
+	binmode $fh;
+	print $fh $bytes;
+	close $fh;
+}
+write_object($bad_bytes);
+
+# Archive recovery: wal-fetch exits 128 and PostgreSQL stops.
+my $node = PostgreSQL::Test::Cluster->new('recovery');
+$node->init_from_backup($primary, 'base');
+$node->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
+$node->set_recovery_mode;
+$node->start(fail_ok => 1);
+# the startup process's FATAL ends the postmaster
+for (1 .. $PostgreSQL::Test::Utils::timeout_default)
+{
+	last unless -e $node->data_dir . '/postmaster.pid';
+	sleep 1;
+}
+ok(!-e $node->data_dir . '/postmaster.pid', 'the server stopped');
+ok($node->log_contains(qr/object "wal\/[0-9A-F]+\/$bad" is corrupt/),
+	'wal-fetch found the corrupt object');
+ok($node->log_contains(qr/could not restore file "$bad" from archive: child process exited with exit code 128/),
+	'restore_command exited 128');
+ok(!$node->log_contains(qr/restored log file "$bad"/), 'the corrupt segment was never restored');
+ok(!$node->log_contains('archive recovery complete'), 'recovery did not end early');
+$node->stop('immediate', fail_ok => 1);
+
+# Standby mode: wal-fetch exits 3, PostgreSQL retries, and continues once
+# the object is repaired.
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'base');
+$standby->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
+$standby->set_standby_mode;
+$standby->start(fail_ok => 1);
+for (1 .. $PostgreSQL::Test::Utils::timeout_default)
+{
+	last if $standby->log_contains(qr/is corrupt/);
+	sleep 1;
+}
+ok($standby->log_contains(qr/object "wal\/[0-9A-F]+\/$bad" is corrupt/),
+	'standby: wal-fetch found the corrupt object');
+ok(!$standby->log_contains(qr/restored log file "$bad"/), 'standby: not restored');
+write_object($good_bytes);
+$standby->stop('immediate', fail_ok => 1);
+$standby->start;
+$standby->poll_query_until('postgres', "SELECT pg_last_wal_replay_lsn() >= '$end_lsn'::pg_lsn")
+  or die 'timed out waiting for the standby after the repair';
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '2000',
+	'standby replays once the object is repaired');
+$standby->stop;
+
+done_testing();
