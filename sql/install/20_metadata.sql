@@ -1062,6 +1062,7 @@ RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog SET jit = off
 AS $$
 BEGIN
+	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
 	PERFORM dbops.metadata_check_owner_all(caller);
 	PERFORM dbops.metadata_unenforce_table(table_schema, table_name) FROM dbops.metadata_tables;
 	DELETE FROM dbops.metadata_permissions;
@@ -1078,6 +1079,8 @@ DECLARE
 	problems dbops.metadata_problem[];
 	entry jsonb;
 BEGIN
+	-- one import, reset or reload at a time; exports and readers go on
+	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
 	problems := ARRAY(SELECT dbops.metadata_doc_problems(doc, caller, role_map));
 	PERFORM dbops.metadata_raise(problems, NOT coalesce(allow_inconsistent, false),
 		'metadata document is not valid');
@@ -1104,6 +1107,7 @@ AS $$
 DECLARE
 	problems dbops.metadata_problem[];
 BEGIN
+	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
 	PERFORM dbops.metadata_check_owner_all(caller);
 	PERFORM dbops.metadata_unenforce_table(table_schema, table_name) FROM dbops.metadata_tables;
 	problems := dbops.metadata_catalog_problems();
