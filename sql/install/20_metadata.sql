@@ -466,7 +466,7 @@ WITH t AS (
 	WHERE cols.relid IS NOT NULL AND dbops.metadata_column_type(cols.relid, c) IS NULL
 	UNION ALL
 	SELECT ti, ai, pi, n, dbops.metadata_problem('fatal', path || '.permission.' || k,
-		'must be a SQL boolean expression written as a string (of Hasura''s boolean expressions, only {} is read)')
+		'must be a SQL boolean expression written as a string, or a Hasura boolean expression over columns of the table (_and, _or, _not, _eq, _neq, _gt, _lt, _gte, _lte, _in, _nin, _is_null, _like, _nlike, _ilike, _nilike)')
 	FROM filters WHERE jsonb_typeof(f) <> 'string'
 	UNION ALL
 	SELECT ti, ai, pi, n, dbops.metadata_problem('error', path || '.permission.' || filters.k, e.err,
@@ -479,6 +479,15 @@ WITH t AS (
 		format('%s is not enforced by PostgreSQL on view %I.%I (no row-level security on views); enforce it on the base tables and read them through a security_invoker view',
 			k, s, t), otype, oname, s, t, role, action)
 	FROM filters WHERE is_view AND jsonb_typeof(f) = 'string'
+	UNION ALL
+	-- the policy dbops would create is taken by one it did not create
+	SELECT ti, ai, pi, 10, dbops.metadata_problem('error', path || '.role',
+		format('policy "%s" on table %I.%I exists and was not created by dbops', pol.polname, s, t),
+		otype, oname, s, t, role, action)
+	FROM ok JOIN pg_catalog.pg_policy pol
+		ON pol.polrelid = ok.relid AND pol.polname = dbops.metadata_policy_name(ok.action, ok.role)
+	WHERE NOT EXISTS (SELECT FROM dbops.metadata_created m
+					  WHERE m.table_schema = ok.s AND m.table_name = ok.t AND m.policy_name = pol.polname)
 	UNION ALL
 	SELECT ti, ai, max(pi), 11, dbops.metadata_problem('fatal', format('$.tables[%s].%s_permissions', ti, action),
 		format('role "%s" has more than one %s permission', role, action))
@@ -610,6 +619,146 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION dbops.metadata_doc_problems(jsonb, oid, jsonb) FROM PUBLIC;
+
+/*
+ * Hasura's boolean expressions, read on import and translated to SQL, which
+ * is then checked like any filter (and exported as SQL):
+ *   {"_and": [...]}, {"_or": [...]}, {"_not": e},
+ *   {"column": {"_eq": v, ...}} with _eq _neq _gt _lt _gte _lte _in _nin
+ *   _is_null _like _nlike _ilike _nilike.
+ * A value "X-Hasura-User-Id" (any case) is the session value
+ * current_setting('hasura.user_id', true); values are cast to the column's
+ * type.  NULL when the expression uses anything else (relationships,
+ * column-to-column operators...), which validation then reports.
+ */
+CREATE FUNCTION dbops.metadata_hasura_value(v jsonb, coltype text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+	SELECT CASE
+		WHEN jsonb_typeof(v) = 'string' AND lower(v #>> '{}') LIKE 'x-hasura-_%'
+			THEN format('current_setting(%L, true)::%s',
+						'hasura.' || replace(lower(substr(v #>> '{}', 10)), '-', '_'), coltype)
+		WHEN jsonb_typeof(v) IN ('string', 'number', 'boolean')
+			THEN format('%L::%s', v #>> '{}', coltype)
+		WHEN jsonb_typeof(v) = 'null' THEN 'NULL'
+	END
+$$;
+REVOKE ALL ON FUNCTION dbops.metadata_hasura_value(jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION dbops.metadata_hasura_filter(e jsonb, relid oid)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	parts text[] := '{}';
+	subs text[];
+	piece text;
+	k text;
+	v jsonb;
+	op text;
+	arg jsonb;
+	coltype text;
+	col text;
+BEGIN
+	IF jsonb_typeof(e) IS DISTINCT FROM 'object' THEN
+		RETURN NULL;
+	END IF;
+	FOR k, v IN SELECT key, value FROM jsonb_each(e) ORDER BY key COLLATE "C" LOOP
+		IF k IN ('_and', '_or') THEN
+			IF jsonb_typeof(v) <> 'array' THEN
+				RETURN NULL;
+			END IF;
+			subs := '{}';
+			FOR arg IN SELECT jsonb_array_elements(v) LOOP
+				piece := dbops.metadata_hasura_filter(arg, relid);
+				IF piece IS NULL THEN
+					RETURN NULL;
+				END IF;
+				subs := subs || ('(' || piece || ')');
+			END LOOP;
+			parts := parts || CASE
+				WHEN cardinality(subs) = 0 THEN (k = '_and')::text
+				ELSE array_to_string(subs, CASE k WHEN '_and' THEN ' AND ' ELSE ' OR ' END) END;
+		ELSIF k = '_not' THEN
+			piece := dbops.metadata_hasura_filter(v, relid);
+			IF piece IS NULL THEN
+				RETURN NULL;
+			END IF;
+			parts := parts || ('NOT (' || piece || ')');
+		ELSE
+			coltype := format_type(dbops.metadata_column_type(relid, k), NULL);
+			IF coltype IS NULL OR jsonb_typeof(v) <> 'object' THEN
+				RETURN NULL;		-- not a column: a relationship, _exists...
+			END IF;
+			col := quote_ident(k);
+			FOR op, arg IN SELECT key, value FROM jsonb_each(v) ORDER BY key COLLATE "C" LOOP
+				piece := CASE op
+					WHEN '_eq' THEN col || ' = ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_neq' THEN col || ' <> ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_gt' THEN col || ' > ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_lt' THEN col || ' < ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_gte' THEN col || ' >= ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_lte' THEN col || ' <= ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_like' THEN col || ' LIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_nlike' THEN col || ' NOT LIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_ilike' THEN col || ' ILIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_nilike' THEN col || ' NOT ILIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_is_null' THEN col || CASE arg WHEN 'true' THEN ' IS NULL'
+													 WHEN 'false' THEN ' IS NOT NULL' END
+					WHEN '_in' THEN col || ' = ANY (ARRAY[' || (SELECT coalesce(string_agg(dbops.metadata_hasura_value(x, coltype), ', '), '')
+						FROM jsonb_array_elements(CASE WHEN jsonb_typeof(arg) = 'array' THEN arg END) x) || ']::' || coltype || '[])'
+					WHEN '_nin' THEN col || ' <> ALL (ARRAY[' || (SELECT coalesce(string_agg(dbops.metadata_hasura_value(x, coltype), ', '), '')
+						FROM jsonb_array_elements(CASE WHEN jsonb_typeof(arg) = 'array' THEN arg END) x) || ']::' || coltype || '[])'
+				END;
+				IF piece IS NULL THEN
+					RETURN NULL;
+				END IF;
+				parts := parts || piece;
+			END LOOP;
+		END IF;
+	END LOOP;
+	RETURN CASE WHEN cardinality(parts) = 0 THEN 'true' ELSE array_to_string(parts, ' AND ') END;
+END
+$$;
+REVOKE ALL ON FUNCTION dbops.metadata_hasura_filter(jsonb, oid) FROM PUBLIC;
+
+-- a document with the Hasura boolean expressions it can translate as SQL
+CREATE FUNCTION dbops.metadata_translate_hasura(doc jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	tables jsonb := doc -> 'tables';
+	entry jsonb;
+	relid oid;
+	path text[];
+	sql text;
+	translated jsonb := '[]';
+BEGIN
+	IF jsonb_typeof(tables) IS DISTINCT FROM 'array'
+		OR NOT jsonb_path_exists(tables, 'lax $[*].*[*].permission.* ? (@.type() == "object")') THEN
+		RETURN doc;
+	END IF;
+	FOR entry IN SELECT jsonb_array_elements(tables) LOOP
+		relid := (SELECT dbops.metadata_relid(r.s, r.t) FROM dbops.metadata_table_ref(entry -> 'table') r);
+		FOR path IN SELECT ARRAY[a || '_permissions', (i - 1)::text, 'permission', k]
+				FROM unnest(ARRAY['select', 'insert', 'update', 'delete']) a,
+					LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(entry -> (a || '_permissions')) = 'array'
+						THEN entry -> (a || '_permissions') ELSE '[]' END) WITH ORDINALITY x(p, i),
+					unnest(ARRAY['filter', 'check']) k
+				WHERE jsonb_typeof(x.p #> ARRAY['permission', k]) = 'object' AND x.p #> ARRAY['permission', k] <> '{}' LOOP
+			sql := dbops.metadata_hasura_filter(entry #> path, relid);
+			IF sql IS NOT NULL THEN
+				entry := jsonb_set(entry, path, to_jsonb(sql));
+			END IF;
+		END LOOP;
+		translated := translated || jsonb_build_array(entry);
+	END LOOP;
+	RETURN jsonb_set(doc, '{tables}', translated);
+END
+$$;
+REVOKE ALL ON FUNCTION dbops.metadata_translate_hasura(jsonb) FROM PUBLIC;
 
 /*
  * Raise one error listing every fatal problem, and the errors too unless
@@ -1081,6 +1230,7 @@ DECLARE
 BEGIN
 	-- one import, reset or reload at a time; exports and readers go on
 	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
+	doc := dbops.metadata_translate_hasura(doc);
 	problems := ARRAY(SELECT dbops.metadata_doc_problems(doc, caller, role_map));
 	PERFORM dbops.metadata_raise(problems, NOT coalesce(allow_inconsistent, false),
 		'metadata document is not valid');
