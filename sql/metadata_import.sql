@@ -130,6 +130,16 @@ SELECT dbops.reload_metadata() = dbops.metadata_inconsistencies() AS same_report
 SELECT * FROM dbops.inconsistent_metadata() WHERE object_type <> 'select_permission';
 SELECT tablename, policyname FROM pg_policies WHERE schemaname = 'My.Schema' ORDER BY 1, 2;
 
+-- A dropped table is reported, and can be untracked by name.
+CREATE TABLE "My.Schema"."Gone Soon" (id int);
+SELECT dbops.track_table('"My.Schema"."Gone Soon"');
+SELECT dbops.create_permission('"My.Schema"."Gone Soon"', 'regress_mi.Anon', 'select');
+DROP TABLE "My.Schema"."Gone Soon";
+SELECT * FROM dbops.inconsistent_metadata() WHERE object_type = 'table';
+SELECT dbops.untrack_table('My.Schema', 'Gone Soon');
+SELECT dbops.untrack_table('My.Schema', 'Gone Soon');
+SELECT count(*) FROM dbops.inconsistent_metadata() WHERE object_type = 'table';
+
 -- Relationships one by one.
 SELECT dbops.create_object_relationship('"My.Schema"."Order ""Items"""', 'writer',
 	'{"manual_configuration": {"remote_table": {"schema": "My.Schema", "name": "Authors"}, "column_mapping": {"Author": "id"}}}');

@@ -1088,18 +1088,33 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dbops.untrack_table_impl(caller oid, tbl regclass)
+-- by name, so that a table dropped behind dbops's back can be untracked too
+CREATE FUNCTION dbops.untrack_table_impl(caller oid, s name, t name)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog
 AS $$
 DECLARE
-	ref record := dbops.metadata_tracked(caller, tbl);
+	relid oid := dbops.metadata_relid(s, t);
 BEGIN
-	PERFORM dbops.metadata_unenforce_table(ref.s, ref.t);
-	DELETE FROM dbops.metadata_permissions WHERE table_schema = ref.s AND table_name = ref.t;
-	DELETE FROM dbops.metadata_relationships WHERE table_schema = ref.s AND table_name = ref.t;
-	DELETE FROM dbops.metadata_tables WHERE table_schema = ref.s AND table_name = ref.t;
+	IF relid IS NOT NULL THEN
+		PERFORM dbops.metadata_tracked(caller, relid);
+	ELSIF NOT EXISTS (SELECT FROM dbops.metadata_tables m WHERE m.table_schema = s AND m.table_name = t) THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+			MESSAGE = format('table %I.%I is not tracked', s, t);
+	END IF;
+	PERFORM dbops.metadata_unenforce_table(s, t);
+	DELETE FROM dbops.metadata_permissions p WHERE p.table_schema = s AND p.table_name = t;
+	DELETE FROM dbops.metadata_relationships r WHERE r.table_schema = s AND r.table_name = t;
+	DELETE FROM dbops.metadata_tables m WHERE m.table_schema = s AND m.table_name = t;
 END
+$$;
+
+CREATE FUNCTION dbops.untrack_table_impl(caller oid, tbl regclass)
+RETURNS void
+LANGUAGE sql SET search_path = pg_catalog
+AS $$
+	SELECT dbops.untrack_table_impl(caller, n.nspname, c.relname)
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl
 $$;
 
 CREATE FUNCTION dbops.create_permission_impl(caller oid, tbl regclass, role name, action text,
@@ -1301,6 +1316,14 @@ LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION dbops.untrack_table(regclass) IS 'untrack a table, dropping its metadata and what dbops created on it';
 REVOKE ALL ON FUNCTION dbops.untrack_table(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dbops.untrack_table(regclass) TO dbops_admin;
+
+CREATE FUNCTION dbops.untrack_table(table_schema name, table_name name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dbops_metadata_as_owner'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION dbops.untrack_table(name, name) IS 'untrack a table by name, also one that no longer exists';
+REVOKE ALL ON FUNCTION dbops.untrack_table(name, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.untrack_table(name, name) TO dbops_admin;
 
 CREATE FUNCTION dbops.create_permission(tbl regclass, role name, action text,
 	columns name[] DEFAULT NULL, filter text DEFAULT NULL, "check" text DEFAULT NULL)
