@@ -130,6 +130,16 @@ SELECT dbops.reload_metadata() = dbops.metadata_inconsistencies() AS same_report
 SELECT * FROM dbops.inconsistent_metadata() WHERE object_type <> 'select_permission';
 SELECT tablename, policyname FROM pg_policies WHERE schemaname = 'My.Schema' ORDER BY 1, 2;
 
+-- A dropped table is reported, and can be untracked by name.
+CREATE TABLE "My.Schema"."Gone Soon" (id int);
+SELECT dbops.track_table('"My.Schema"."Gone Soon"');
+SELECT dbops.create_permission('"My.Schema"."Gone Soon"', 'regress_mi.Anon', 'select');
+DROP TABLE "My.Schema"."Gone Soon";
+SELECT * FROM dbops.inconsistent_metadata() WHERE object_type = 'table';
+SELECT dbops.untrack_table('My.Schema', 'Gone Soon');
+SELECT dbops.untrack_table('My.Schema', 'Gone Soon');
+SELECT count(*) FROM dbops.inconsistent_metadata() WHERE object_type = 'table';
+
 -- Relationships one by one.
 SELECT dbops.create_object_relationship('"My.Schema"."Order ""Items"""', 'writer',
 	'{"manual_configuration": {"remote_table": {"schema": "My.Schema", "name": "Authors"}, "column_mapping": {"Author": "id"}}}');
@@ -140,6 +150,33 @@ SELECT dbops.create_array_relationship('"My.Schema"."Authors"', 'bare',
 	'{"foreign_key_constraint_on": {"table": "Authors", "column": "id"}}');
 SELECT dbops.drop_relationship('"My.Schema"."Order ""Items"""', 'writer');
 SELECT dbops.drop_relationship('"My.Schema"."Order ""Items"""', 'writer');
+
+-- Hasura's boolean expressions over columns are read and translated to SQL
+-- (session variables become current_setting('hasura.*', true), values are
+-- cast to the column's type); the export then holds the SQL.
+SELECT dbops.import_metadata('{"version": 2, "tables": [{"table": {"schema": "My.Schema", "name": "Order \"Items\""},
+	"select_permissions": [{"role": "regress_mi.Anon", "permission": {"columns": ["Line No"],
+		"filter": {"_or": [{"Owner.Name": {"_eq": "X-Hasura-User-Name"}}, {"Line No": {"_in": [2, 3]}}]}}}]}]}');
+SELECT dbops.export_metadata() #>> '{tables,0,select_permissions,0,permission,filter}' AS translated;
+RESET ROLE;
+SET ROLE "regress_mi.Anon";
+SET hasura.user_name = 'regress_mi Sales "Rep"';
+SELECT "Line No" FROM "My.Schema"."Order ""Items""" ORDER BY 1;
+RESET hasura.user_name;
+SELECT "Line No" FROM "My.Schema"."Order ""Items""" ORDER BY 1;
+RESET ROLE;
+SET ROLE regress_mi_admin;
+-- what cannot be translated (here a relationship) is refused by name
+SELECT dbops.import_metadata('{"version": 2, "tables": [{"table": {"schema": "My.Schema", "name": "Order \"Items\""},
+	"select_permissions": [{"role": "regress_mi.Anon", "permission": {"columns": "*",
+		"filter": {"author": {"id": {"_eq": 1}}}}}]}]}');
+
+-- A policy dbops did not create but would need the name of is reported
+-- before anything changes.
+CREATE POLICY "dbops_select_regress_mi.Anon" ON "My.Schema"."Authors" USING (true);
+SELECT dbops.import_metadata('{"version": 2, "tables": [{"table": {"schema": "My.Schema", "name": "Authors"},
+	"select_permissions": [{"role": "regress_mi.Anon", "permission": {"columns": "*"}}]}]}');
+DROP POLICY "dbops_select_regress_mi.Anon" ON "My.Schema"."Authors";
 
 SELECT dbops.reset_metadata();
 RESET ROLE;

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
@@ -29,11 +30,12 @@
 #include "parser/parse_relation.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "metadata.h"
 
-PG_FUNCTION_INFO_V1(dbops_metadata_check_filter);
+PG_FUNCTION_INFO_V1(dbops_metadata_filter_error);
 PG_FUNCTION_INFO_V1(dbops_metadata_types_comparable);
 
 /*
@@ -100,18 +102,13 @@ metadata_parse_filter(const char *filter, const char *what)
 }
 
 /*
- * dbops.metadata_check_filter(rel regclass, filter text, what text): raise
- * the error that CREATE POLICY would raise for this filter on this table
- * (unknown column or function, not boolean, aggregate...), or return.
- * "what" names the filter in messages ("filter", "check").
+ * Raise the error that CREATE POLICY would raise for this filter on this
+ * table (unknown column or function, not boolean, aggregate...), or return.
  */
-Datum
-dbops_metadata_check_filter(PG_FUNCTION_ARGS)
+static void
+metadata_check_filter(Oid relid, const char *filter, const char *what)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *filter = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	Node	   *raw = metadata_parse_filter(filter,
-											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	Node	   *raw = metadata_parse_filter(filter, what);
 	ParseState *pstate = make_parsestate(NULL);
 	Relation	rel;
 	ParseNamespaceItem *nsitem;
@@ -127,7 +124,65 @@ dbops_metadata_check_filter(PG_FUNCTION_ARGS)
 	assign_expr_collations(pstate, qual);
 	relation_close(rel, NoLock);
 	free_parsestate(pstate);
-	PG_RETURN_VOID();
+}
+
+/*
+ * dbops.metadata_filter_error(rel regclass, filter text, what text): NULL
+ * if the filter is fine on this table, else the error it raises, as text.
+ * "what" names the filter in messages ("filter", "check").
+ *
+ * An import reports every problem at once, so the error is caught here, in
+ * a subtransaction of its own (the way PL/pgSQL's EXCEPTION does), instead
+ * of ending the import; a cancel request still ends it.
+ */
+Datum
+dbops_metadata_filter_error(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *filter = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *what = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *problem = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		metadata_check_filter(relid, filter, what);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+
+		/* "message. Detail" reads as one sentence in the report */
+		problem = edata->message;
+		if (edata->detail != NULL)
+		{
+			int			len = strlen(edata->detail);
+
+			if (len > 0 && edata->detail[len - 1] == '.')
+				edata->detail[len - 1] = '\0';
+			problem = psprintf("%s. %s", edata->message, edata->detail);
+		}
+	}
+	PG_END_TRY();
+
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
 }
 
 /*

@@ -77,12 +77,12 @@ GRANT SELECT ON dbops.metadata_tables, dbops.metadata_relationships,
  * C helpers (src/metadata_validate.c, src/metadata_materialise.c).  They are
  * internal: executable by the extension owner only.
  */
-CREATE FUNCTION dbops.metadata_check_filter(rel regclass, filter text, what text)
-RETURNS void
-AS 'MODULE_PATHNAME', 'dbops_metadata_check_filter'
+CREATE FUNCTION dbops.metadata_filter_error(rel regclass, filter text, what text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dbops_metadata_filter_error'
 LANGUAGE C STRICT VOLATILE;
-COMMENT ON FUNCTION dbops.metadata_check_filter(regclass, text, text) IS 'raise the error CREATE POLICY would raise for this filter';
-REVOKE ALL ON FUNCTION dbops.metadata_check_filter(regclass, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION dbops.metadata_filter_error(regclass, text, text) IS 'the error CREATE POLICY would raise for this filter, or NULL';
+REVOKE ALL ON FUNCTION dbops.metadata_filter_error(regclass, text, text) FROM PUBLIC;
 
 CREATE FUNCTION dbops.metadata_types_comparable(a regtype, b regtype)
 RETURNS boolean
@@ -377,105 +377,132 @@ END
 $$;
 REVOKE ALL ON FUNCTION dbops.metadata_relationship_problems(jsonb, text, text, name, name, oid) FROM PUBLIC;
 
-CREATE FUNCTION dbops.metadata_permission_problems(perm jsonb, path text, action text,
-	s name, t name, relid oid, is_view boolean, role_map jsonb)
+/*
+ * Problems of every permission of a document's tables, found with a few
+ * set-based queries rather than per entry (an import may hold thousands);
+ * each distinct filter is type-checked once per table.  Ordered as in the
+ * document.
+ */
+CREATE FUNCTION dbops.metadata_permission_problems(tables jsonb, role_map jsonb)
 RETURNS SETOF dbops.metadata_problem
-LANGUAGE plpgsql STABLE
+LANGUAGE sql VOLATILE
+-- jsonb functions are estimated at 100 rows each, which would make this
+-- tiny query look expensive enough to JIT-compile (seconds)
+SET jit = off
 AS $$
-DECLARE
-	otype text := action || '_permission';
-	oname text;
-	role text;
-	body jsonb;
-	cols jsonb;
-	col text;
-	k text;
-	msg text;
-	det text;
-BEGIN
-	IF jsonb_typeof(perm) IS DISTINCT FROM 'object'
-		OR jsonb_typeof(perm -> 'role') IS DISTINCT FROM 'string'
-		OR jsonb_typeof(perm -> 'permission') IS DISTINCT FROM 'object' THEN
-		RETURN NEXT dbops.metadata_problem('fatal', path,
-			'a permission must be an object with a string "role" and an object "permission"');
-		RETURN;
-	END IF;
-	RETURN QUERY SELECT * FROM dbops.metadata_key_problems(perm, path, '{role,permission}');
-	role := coalesce(role_map ->> (perm ->> 'role'), perm ->> 'role');
-	oname := format('%I on %I.%I', role, s, t);
-	IF role = 'public' OR role LIKE 'pg\_%' THEN
-		RETURN NEXT dbops.metadata_problem('fatal', path || '.role',
-			format('role name "%s" is reserved', role));
-	ELSIF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role) THEN
-		RETURN NEXT dbops.metadata_problem('error', path || '.role',
-			format('role "%s" does not exist', role), otype, oname, s, t, role, action);
-	END IF;
-
-	body := perm -> 'permission';
-	path := path || '.permission';
-	RETURN QUERY SELECT * FROM dbops.metadata_key_problems(body, path,
-		CASE action WHEN 'select' THEN '{columns,filter}'
-					WHEN 'insert' THEN '{columns,check}'
-					WHEN 'update' THEN '{columns,filter,check}'
-					ELSE '{filter}' END::text[]);
-
-	IF action <> 'delete' THEN
-		cols := body -> 'columns';
-		IF cols IS NULL THEN
-			RETURN NEXT dbops.metadata_problem('fatal', path, 'key "columns" is missing');
-		ELSIF cols <> '"*"' AND (jsonb_typeof(cols) <> 'array'
-			OR EXISTS (SELECT FROM jsonb_array_elements(cols) e WHERE jsonb_typeof(e) <> 'string')) THEN
-			RETURN NEXT dbops.metadata_problem('fatal', path || '.columns',
-				'must be an array of column names or "*"');
-		ELSIF cols <> '"*"' THEN
-			FOR col IN SELECT c FROM jsonb_array_elements_text(cols) c GROUP BY c HAVING count(*) > 1 LOOP
-				RETURN NEXT dbops.metadata_problem('fatal', path || '.columns',
-					format('column "%s" is listed twice', col));
-			END LOOP;
-			IF relid IS NOT NULL THEN
-				FOR col IN SELECT c FROM jsonb_array_elements_text(cols) c
-						WHERE dbops.metadata_column_type(relid, c) IS NULL LOOP
-					RETURN NEXT dbops.metadata_problem('error', path || '.columns',
-						format('column "%s" of table %I.%I does not exist', col, s, t),
-						otype, oname, s, t, role, action);
-				END LOOP;
-			END IF;
-		END IF;
-	END IF;
-
-	FOREACH k IN ARRAY ARRAY['filter', 'check'] LOOP
-		CONTINUE WHEN NOT body ? k OR body -> k = '{}';	-- {}: Hasura's "no condition"
-		IF jsonb_typeof(body -> k) <> 'string' THEN
-			RETURN NEXT dbops.metadata_problem('fatal', path || '.' || k,
-				'must be a SQL boolean expression written as a string (of Hasura''s boolean expressions, only {} is read)');
-			CONTINUE;
-		END IF;
-		IF relid IS NOT NULL THEN
-			BEGIN
-				PERFORM dbops.metadata_check_filter(relid, body ->> k, k);
-			EXCEPTION WHEN OTHERS THEN
-				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-				RETURN NEXT dbops.metadata_problem('error', path || '.' || k,
-					msg || CASE WHEN det <> '' THEN '. ' || rtrim(det, '.') ELSE '' END,
-					otype, oname, s, t, role, action);
-			END;
-		END IF;
-		IF is_view THEN
-			RETURN NEXT dbops.metadata_problem('warning', path || '.' || k,
-				format('%s is not enforced by PostgreSQL on view %I.%I (no row-level security on views); enforce it on the base tables and read them through a security_invoker view',
-					k, s, t),
-				otype, oname, s, t, role, action);
-		END IF;
-	END LOOP;
-END
+WITH t AS (
+	SELECT x.ti - 1 AS ti, x.e AS entry, r.s, r.t, c.oid AS relid, c.relkind = 'v' AS is_view
+	FROM jsonb_array_elements(tables) WITH ORDINALITY x(e, ti)
+	CROSS JOIN LATERAL dbops.metadata_table_ref(CASE WHEN jsonb_typeof(x.e) = 'object' THEN x.e -> 'table' END) r
+	LEFT JOIN pg_catalog.pg_class c
+		ON c.oid = dbops.metadata_relid(r.s, r.t) AND c.relkind IN ('r', 'p', 'v')
+	WHERE r.s IS NOT NULL
+), p AS (
+	SELECT t.ti, t.s, t.t, t.relid, t.is_view, a.action, a.ai, y.pi - 1 AS pi, y.pe AS perm,
+		format('$.tables[%s].%s_permissions[%s]', t.ti, a.action, y.pi - 1) AS path,
+		coalesce(role_map ->> (y.pe ->> 'role'), y.pe ->> 'role') AS role,
+		jsonb_typeof(y.pe) = 'object' AND jsonb_typeof(y.pe -> 'role') = 'string'
+			AND jsonb_typeof(y.pe -> 'permission') = 'object' AS well_formed
+	FROM t
+	CROSS JOIN unnest('{select,insert,update,delete}'::text[]) WITH ORDINALITY a(action, ai)
+	CROSS JOIN LATERAL jsonb_array_elements(
+		CASE WHEN jsonb_typeof(t.entry -> (a.action || '_permissions')) = 'array'
+			THEN t.entry -> (a.action || '_permissions') ELSE '[]' END) WITH ORDINALITY y(pe, pi)
+), ok AS (
+	SELECT p.*, p.perm -> 'permission' AS body, p.action || '_permission' AS otype,
+		format('%I on %I.%I', p.role, p.s, p.t) AS oname,
+		CASE p.action WHEN 'select' THEN '{columns,filter}' WHEN 'insert' THEN '{columns,check}'
+			WHEN 'update' THEN '{columns,filter,check}' ELSE '{filter}' END::text[] AS allowed,
+		-- a well-formed column list: an array of strings
+		jsonb_typeof(p.perm #> '{permission,columns}') = 'array'
+			AND NOT EXISTS (SELECT FROM jsonb_array_elements(p.perm #> '{permission,columns}') e
+							WHERE jsonb_typeof(e) <> 'string') AS cols_ok
+	FROM p WHERE p.well_formed
+), cols AS (
+	SELECT ok.* FROM ok WHERE ok.cols_ok AND ok.action <> 'delete'
+), filters AS (
+	SELECT ok.*, k.k, k.n, ok.body -> k.k AS f
+	FROM ok CROSS JOIN (VALUES ('filter', 7), ('check', 8)) k(k, n)
+	WHERE ok.body ? k.k AND ok.body -> k.k <> '{}'	-- {}: Hasura's "no condition"
+), filter_errors AS MATERIALIZED (
+	SELECT d.relid, d.k, d.f, dbops.metadata_filter_error(d.relid, d.f, d.k) AS err
+	FROM (SELECT DISTINCT relid, k, f #>> '{}' AS f FROM filters
+		  WHERE relid IS NOT NULL AND jsonb_typeof(f) = 'string') d
+), problems AS (
+	SELECT ti, ai, pi, 0 AS n, dbops.metadata_problem('fatal', path,
+		'a permission must be an object with a string "role" and an object "permission"') AS prob
+	FROM p WHERE NOT well_formed
+	UNION ALL
+	SELECT ti, ai, pi, 1, dbops.metadata_problem('fatal', path || '.' || k,
+		format('key "%s" is not recognized here', k))
+	FROM ok, jsonb_object_keys(ok.perm) k WHERE k NOT IN ('role', 'permission')
+	UNION ALL
+	SELECT ti, ai, pi, 2, CASE WHEN role = 'public' OR role LIKE 'pg\_%'
+		THEN dbops.metadata_problem('fatal', path || '.role', format('role name "%s" is reserved', role))
+		ELSE dbops.metadata_problem('error', path || '.role', format('role "%s" does not exist', role),
+			otype, oname, s, t, role, action) END
+	FROM ok WHERE role = 'public' OR role LIKE 'pg\_%'
+		OR NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ok.role)
+	UNION ALL
+	SELECT ti, ai, pi, 3, dbops.metadata_problem('fatal', path || '.permission.' || k,
+		format('key "%s" is not recognized here', k))
+	FROM ok, jsonb_object_keys(ok.body) k WHERE k <> ALL (ok.allowed)
+	UNION ALL
+	SELECT ti, ai, pi, 4, dbops.metadata_problem('fatal', path || '.permission', 'key "columns" is missing')
+	FROM ok WHERE action <> 'delete' AND NOT body ? 'columns'
+	UNION ALL
+	SELECT ti, ai, pi, 4, dbops.metadata_problem('fatal', path || '.permission.columns',
+		'must be an array of column names or "*"')
+	FROM ok WHERE action <> 'delete' AND body ? 'columns' AND body -> 'columns' <> '"*"' AND NOT cols_ok
+	UNION ALL
+	SELECT ti, ai, pi, 5, dbops.metadata_problem('fatal', path || '.permission.columns',
+		format('column "%s" is listed twice', c))
+	FROM cols, LATERAL (SELECT c FROM jsonb_array_elements_text(cols.body -> 'columns') c
+						GROUP BY c HAVING count(*) > 1) d
+	UNION ALL
+	SELECT ti, ai, pi, 6, dbops.metadata_problem('error', path || '.permission.columns',
+		format('column "%s" of table %I.%I does not exist', c, s, t), otype, oname, s, t, role, action)
+	FROM cols, jsonb_array_elements_text(cols.body -> 'columns') c
+	WHERE cols.relid IS NOT NULL AND dbops.metadata_column_type(cols.relid, c) IS NULL
+	UNION ALL
+	SELECT ti, ai, pi, n, dbops.metadata_problem('fatal', path || '.permission.' || k,
+		'must be a SQL boolean expression written as a string, or a Hasura boolean expression over columns of the table (_and, _or, _not, _eq, _neq, _gt, _lt, _gte, _lte, _in, _nin, _is_null, _like, _nlike, _ilike, _nilike)')
+	FROM filters WHERE jsonb_typeof(f) <> 'string'
+	UNION ALL
+	SELECT ti, ai, pi, n, dbops.metadata_problem('error', path || '.permission.' || filters.k, e.err,
+		otype, oname, s, t, role, action)
+	FROM filters JOIN filter_errors e
+		ON e.relid = filters.relid AND e.k = filters.k AND e.f = filters.f #>> '{}'
+	WHERE e.err IS NOT NULL
+	UNION ALL
+	SELECT ti, ai, pi, n + 2, dbops.metadata_problem('warning', path || '.permission.' || k,
+		format('%s is not enforced by PostgreSQL on view %I.%I (no row-level security on views); enforce it on the base tables and read them through a security_invoker view',
+			k, s, t), otype, oname, s, t, role, action)
+	FROM filters WHERE is_view AND jsonb_typeof(f) = 'string'
+	UNION ALL
+	-- the policy dbops would create is taken by one it did not create
+	SELECT ti, ai, pi, 10, dbops.metadata_problem('error', path || '.role',
+		format('policy "%s" on table %I.%I exists and was not created by dbops', pol.polname, s, t),
+		otype, oname, s, t, role, action)
+	FROM ok JOIN pg_catalog.pg_policy pol
+		ON pol.polrelid = ok.relid AND pol.polname = dbops.metadata_policy_name(ok.action, ok.role)
+	WHERE NOT EXISTS (SELECT FROM dbops.metadata_created m
+					  WHERE m.table_schema = ok.s AND m.table_name = ok.t AND m.policy_name = pol.polname)
+	UNION ALL
+	SELECT ti, ai, max(pi), 11, dbops.metadata_problem('fatal', format('$.tables[%s].%s_permissions', ti, action),
+		format('role "%s" has more than one %s permission', role, action))
+	FROM ok GROUP BY ti, ai, action, role HAVING count(*) > 1
+)
+SELECT (prob).* FROM problems ORDER BY ti, ai, pi, n
 $$;
-REVOKE ALL ON FUNCTION dbops.metadata_permission_problems(jsonb, text, text, name, name, oid, boolean, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbops.metadata_permission_problems(jsonb, jsonb) FROM PUBLIC;
 
 /*
- * Problems of one table entry of a document.  caller NULL skips the
- * ownership check (re-checking what is stored).
+ * Problems of one table entry of a document, but for its permissions
+ * (metadata_permission_problems).  caller NULL skips the ownership check
+ * (re-checking what is stored).
  */
-CREATE FUNCTION dbops.metadata_table_problems(entry jsonb, path text, caller oid, role_map jsonb)
+CREATE FUNCTION dbops.metadata_table_problems(entry jsonb, path text, caller oid)
 RETURNS SETOF dbops.metadata_problem
 LANGUAGE plpgsql STABLE
 AS $$
@@ -538,32 +565,19 @@ BEGIN
 			format('relationship name "%s" is used twice', dup));
 	END LOOP;
 
+	-- the permissions themselves: metadata_permission_problems()
 	FOREACH kind IN ARRAY ARRAY['select', 'insert', 'update', 'delete'] LOOP
-		arr := entry -> (kind || '_permissions');
-		CONTINUE WHEN arr IS NULL;
-		IF jsonb_typeof(arr) <> 'array' THEN
+		IF jsonb_typeof(entry -> (kind || '_permissions')) <> 'array' THEN
 			RETURN NEXT dbops.metadata_problem('fatal', path || '.' || kind || '_permissions', 'must be an array');
-			CONTINUE;
 		END IF;
-		FOR item IN SELECT e, i - 1 AS i FROM jsonb_array_elements(arr) WITH ORDINALITY x(e, i) LOOP
-			RETURN QUERY SELECT * FROM dbops.metadata_permission_problems(item.e,
-				format('%s.%s_permissions[%s]', path, kind, item.i), kind, ref.s, ref.t, relid,
-				cls.relkind = 'v', role_map);
-		END LOOP;
-		FOR dup IN SELECT coalesce(role_map ->> (e ->> 'role'), e ->> 'role')
-				FROM jsonb_array_elements(arr) e WHERE jsonb_typeof(e -> 'role') = 'string'
-				GROUP BY 1 HAVING count(*) > 1 LOOP
-			RETURN NEXT dbops.metadata_problem('fatal', path || '.' || kind || '_permissions',
-				format('role "%s" has more than one %s permission', dup, kind));
-		END LOOP;
 	END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION dbops.metadata_table_problems(jsonb, text, oid, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbops.metadata_table_problems(jsonb, text, oid) FROM PUBLIC;
 
 CREATE FUNCTION dbops.metadata_doc_problems(doc jsonb, caller oid, role_map jsonb)
 RETURNS SETOF dbops.metadata_problem
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
 	tables jsonb;
@@ -593,8 +607,9 @@ BEGIN
 	END IF;
 	FOR item IN SELECT e, i - 1 AS i FROM jsonb_array_elements(tables) WITH ORDINALITY x(e, i) LOOP
 		RETURN QUERY SELECT * FROM dbops.metadata_table_problems(item.e,
-			format('$.tables[%s]', item.i), caller, role_map);
+			format('$.tables[%s]', item.i), caller);
 	END LOOP;
+	RETURN QUERY SELECT * FROM dbops.metadata_permission_problems(tables, role_map);
 	FOR dup IN SELECT r.s, r.t FROM jsonb_array_elements(tables) e,
 			LATERAL dbops.metadata_table_ref(e -> 'table') r
 			WHERE r.s IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1 LOOP
@@ -604,6 +619,146 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION dbops.metadata_doc_problems(jsonb, oid, jsonb) FROM PUBLIC;
+
+/*
+ * Hasura's boolean expressions, read on import and translated to SQL, which
+ * is then checked like any filter (and exported as SQL):
+ *   {"_and": [...]}, {"_or": [...]}, {"_not": e},
+ *   {"column": {"_eq": v, ...}} with _eq _neq _gt _lt _gte _lte _in _nin
+ *   _is_null _like _nlike _ilike _nilike.
+ * A value "X-Hasura-User-Id" (any case) is the session value
+ * current_setting('hasura.user_id', true); values are cast to the column's
+ * type.  NULL when the expression uses anything else (relationships,
+ * column-to-column operators...), which validation then reports.
+ */
+CREATE FUNCTION dbops.metadata_hasura_value(v jsonb, coltype text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+	SELECT CASE
+		WHEN jsonb_typeof(v) = 'string' AND lower(v #>> '{}') LIKE 'x-hasura-_%'
+			THEN format('current_setting(%L, true)::%s',
+						'hasura.' || replace(lower(substr(v #>> '{}', 10)), '-', '_'), coltype)
+		WHEN jsonb_typeof(v) IN ('string', 'number', 'boolean')
+			THEN format('%L::%s', v #>> '{}', coltype)
+		WHEN jsonb_typeof(v) = 'null' THEN 'NULL'
+	END
+$$;
+REVOKE ALL ON FUNCTION dbops.metadata_hasura_value(jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION dbops.metadata_hasura_filter(e jsonb, relid oid)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	parts text[] := '{}';
+	subs text[];
+	piece text;
+	k text;
+	v jsonb;
+	op text;
+	arg jsonb;
+	coltype text;
+	col text;
+BEGIN
+	IF jsonb_typeof(e) IS DISTINCT FROM 'object' THEN
+		RETURN NULL;
+	END IF;
+	FOR k, v IN SELECT key, value FROM jsonb_each(e) ORDER BY key COLLATE "C" LOOP
+		IF k IN ('_and', '_or') THEN
+			IF jsonb_typeof(v) <> 'array' THEN
+				RETURN NULL;
+			END IF;
+			subs := '{}';
+			FOR arg IN SELECT jsonb_array_elements(v) LOOP
+				piece := dbops.metadata_hasura_filter(arg, relid);
+				IF piece IS NULL THEN
+					RETURN NULL;
+				END IF;
+				subs := subs || ('(' || piece || ')');
+			END LOOP;
+			parts := parts || CASE
+				WHEN cardinality(subs) = 0 THEN (k = '_and')::text
+				ELSE array_to_string(subs, CASE k WHEN '_and' THEN ' AND ' ELSE ' OR ' END) END;
+		ELSIF k = '_not' THEN
+			piece := dbops.metadata_hasura_filter(v, relid);
+			IF piece IS NULL THEN
+				RETURN NULL;
+			END IF;
+			parts := parts || ('NOT (' || piece || ')');
+		ELSE
+			coltype := format_type(dbops.metadata_column_type(relid, k), NULL);
+			IF coltype IS NULL OR jsonb_typeof(v) <> 'object' THEN
+				RETURN NULL;		-- not a column: a relationship, _exists...
+			END IF;
+			col := quote_ident(k);
+			FOR op, arg IN SELECT key, value FROM jsonb_each(v) ORDER BY key COLLATE "C" LOOP
+				piece := CASE op
+					WHEN '_eq' THEN col || ' = ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_neq' THEN col || ' <> ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_gt' THEN col || ' > ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_lt' THEN col || ' < ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_gte' THEN col || ' >= ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_lte' THEN col || ' <= ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_like' THEN col || ' LIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_nlike' THEN col || ' NOT LIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_ilike' THEN col || ' ILIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_nilike' THEN col || ' NOT ILIKE ' || dbops.metadata_hasura_value(arg, coltype)
+					WHEN '_is_null' THEN col || CASE arg WHEN 'true' THEN ' IS NULL'
+													 WHEN 'false' THEN ' IS NOT NULL' END
+					WHEN '_in' THEN col || ' = ANY (ARRAY[' || (SELECT coalesce(string_agg(dbops.metadata_hasura_value(x, coltype), ', '), '')
+						FROM jsonb_array_elements(CASE WHEN jsonb_typeof(arg) = 'array' THEN arg END) x) || ']::' || coltype || '[])'
+					WHEN '_nin' THEN col || ' <> ALL (ARRAY[' || (SELECT coalesce(string_agg(dbops.metadata_hasura_value(x, coltype), ', '), '')
+						FROM jsonb_array_elements(CASE WHEN jsonb_typeof(arg) = 'array' THEN arg END) x) || ']::' || coltype || '[])'
+				END;
+				IF piece IS NULL THEN
+					RETURN NULL;
+				END IF;
+				parts := parts || piece;
+			END LOOP;
+		END IF;
+	END LOOP;
+	RETURN CASE WHEN cardinality(parts) = 0 THEN 'true' ELSE array_to_string(parts, ' AND ') END;
+END
+$$;
+REVOKE ALL ON FUNCTION dbops.metadata_hasura_filter(jsonb, oid) FROM PUBLIC;
+
+-- a document with the Hasura boolean expressions it can translate as SQL
+CREATE FUNCTION dbops.metadata_translate_hasura(doc jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	tables jsonb := doc -> 'tables';
+	entry jsonb;
+	relid oid;
+	path text[];
+	sql text;
+	translated jsonb := '[]';
+BEGIN
+	IF jsonb_typeof(tables) IS DISTINCT FROM 'array'
+		OR NOT jsonb_path_exists(tables, 'lax $[*].*[*].permission.* ? (@.type() == "object")') THEN
+		RETURN doc;
+	END IF;
+	FOR entry IN SELECT jsonb_array_elements(tables) LOOP
+		relid := (SELECT dbops.metadata_relid(r.s, r.t) FROM dbops.metadata_table_ref(entry -> 'table') r);
+		FOR path IN SELECT ARRAY[a || '_permissions', (i - 1)::text, 'permission', k]
+				FROM unnest(ARRAY['select', 'insert', 'update', 'delete']) a,
+					LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(entry -> (a || '_permissions')) = 'array'
+						THEN entry -> (a || '_permissions') ELSE '[]' END) WITH ORDINALITY x(p, i),
+					unnest(ARRAY['filter', 'check']) k
+				WHERE jsonb_typeof(x.p #> ARRAY['permission', k]) = 'object' AND x.p #> ARRAY['permission', k] <> '{}' LOOP
+			sql := dbops.metadata_hasura_filter(entry #> path, relid);
+			IF sql IS NOT NULL THEN
+				entry := jsonb_set(entry, path, to_jsonb(sql));
+			END IF;
+		END LOOP;
+		translated := translated || jsonb_build_array(entry);
+	END LOOP;
+	RETURN jsonb_set(doc, '{tables}', translated);
+END
+$$;
+REVOKE ALL ON FUNCTION dbops.metadata_translate_hasura(jsonb) FROM PUBLIC;
 
 /*
  * Raise one error listing every fatal problem, and the errors too unless
@@ -705,12 +860,11 @@ END
 $$;
 REVOKE ALL ON FUNCTION dbops.metadata_unprepare(name, name) FROM PUBLIC;
 
-CREATE FUNCTION dbops.metadata_enforce(p dbops.metadata_permissions, is_view boolean)
+CREATE FUNCTION dbops.metadata_enforce(p dbops.metadata_permissions, relid oid, is_view boolean)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-	relid oid := dbops.metadata_relid(p.table_schema, p.table_name);
 	pol name;
 BEGIN
 	PERFORM dbops.metadata_grant(relid, p.action,
@@ -726,7 +880,7 @@ BEGIN
 	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol);
 END
 $$;
-REVOKE ALL ON FUNCTION dbops.metadata_enforce(dbops.metadata_permissions, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbops.metadata_enforce(dbops.metadata_permissions, oid, boolean) FROM PUBLIC;
 
 /*
  * Undo what dbops created for one permission.  A REVOKE as dbops_grantor
@@ -786,28 +940,25 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-	tbl dbops.metadata_tables;
-	perm dbops.metadata_permissions;
-	bad dbops.metadata_problem[];
-	is_view boolean;
+	bad dbops.metadata_problem[] := ARRAY(SELECT p FROM unnest(problems) p WHERE p.severity = 'error');
 BEGIN
-	bad := ARRAY(SELECT p FROM unnest(problems) p WHERE p.severity = 'error');
-	FOR tbl IN SELECT * FROM dbops.metadata_tables WHERE NOT prepared LOOP
-		CONTINUE WHEN EXISTS (SELECT FROM unnest(bad) b
-							  WHERE b.table_schema = tbl.table_schema
-								AND b.table_name = tbl.table_name AND b.object_type = 'table');
-		PERFORM dbops.metadata_prepare(tbl.table_schema, tbl.table_name);
-		is_view := (SELECT relkind = 'v' FROM pg_catalog.pg_class
-					WHERE oid = dbops.metadata_relid(tbl.table_schema, tbl.table_name));
-		FOR perm IN SELECT * FROM dbops.metadata_permissions p
-				WHERE p.table_schema = tbl.table_schema AND p.table_name = tbl.table_name LOOP
-			CONTINUE WHEN EXISTS (SELECT FROM unnest(bad) b
-								  WHERE b.table_schema = perm.table_schema
-									AND b.table_name = perm.table_name
-									AND b.entry_name = perm.role_name AND b.action = perm.action);
-			PERFORM dbops.metadata_enforce(perm, is_view);
-		END LOOP;
-	END LOOP;
+	PERFORM dbops.metadata_prepare(tbl.table_schema, tbl.table_name)
+	FROM dbops.metadata_tables tbl
+	WHERE NOT tbl.prepared
+	  AND NOT EXISTS (SELECT FROM unnest(bad) b
+					  WHERE b.table_schema = tbl.table_schema
+						AND b.table_name = tbl.table_name AND b.object_type = 'table');
+	PERFORM dbops.metadata_enforce(p, c.oid, c.relkind = 'v')
+	FROM dbops.metadata_permissions p
+	JOIN dbops.metadata_tables tbl
+		ON tbl.table_schema = p.table_schema AND tbl.table_name = p.table_name AND tbl.prepared
+	JOIN pg_catalog.pg_class c ON c.oid = dbops.metadata_relid(p.table_schema, p.table_name)
+	WHERE NOT EXISTS (SELECT FROM dbops.metadata_created m
+					  WHERE m.table_schema = p.table_schema AND m.table_name = p.table_name
+						AND m.role_name = p.role_name AND m.action = p.action)
+	  AND NOT EXISTS (SELECT FROM unnest(bad) b
+					  WHERE b.table_schema = p.table_schema AND b.table_name = p.table_name
+						AND b.entry_name = p.role_name AND b.action = p.action);
 END
 $$;
 REVOKE ALL ON FUNCTION dbops.metadata_enforce_all(dbops.metadata_problem[]) FROM PUBLIC;
@@ -889,7 +1040,12 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-	problems dbops.metadata_problem[] := ARRAY(SELECT dbops.metadata_table_problems(entry, '$', caller, NULL));
+	-- paths relative to the entry: "$.select_permissions[0]..."
+	problems dbops.metadata_problem[] := ARRAY(
+		SELECT ROW(p.severity, regexp_replace(p.path, '^\$\.tables\[0\]', '$'), p.object_type,
+				   p.object_name, p.table_schema, p.table_name, p.entry_name, p.action, p.reason)::dbops.metadata_problem
+		FROM dbops.metadata_doc_problems(jsonb_build_object('version', 2, 'tables', jsonb_build_array(entry)),
+										 caller, NULL) p);
 	p dbops.metadata_problem;
 BEGIN
 	PERFORM dbops.metadata_raise(problems, true, message);
@@ -902,7 +1058,9 @@ REVOKE ALL ON FUNCTION dbops.metadata_check_entry(oid, jsonb, text) FROM PUBLIC;
 
 /*
  * The entry points' implementations, run as the extension owner by
- * src/metadata_entry.c with the calling role as first argument.
+ * src/metadata_entry.c with the calling role as first argument.  Bulk ones
+ * turn JIT off: their queries over jsonb are estimated far above what they
+ * cost, and compiling them would take longer than running them.
  */
 CREATE FUNCTION dbops.track_table_impl(caller oid, tbl regclass)
 RETURNS void
@@ -930,18 +1088,33 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dbops.untrack_table_impl(caller oid, tbl regclass)
+-- by name, so that a table dropped behind dbops's back can be untracked too
+CREATE FUNCTION dbops.untrack_table_impl(caller oid, s name, t name)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog
 AS $$
 DECLARE
-	ref record := dbops.metadata_tracked(caller, tbl);
+	relid oid := dbops.metadata_relid(s, t);
 BEGIN
-	PERFORM dbops.metadata_unenforce_table(ref.s, ref.t);
-	DELETE FROM dbops.metadata_permissions WHERE table_schema = ref.s AND table_name = ref.t;
-	DELETE FROM dbops.metadata_relationships WHERE table_schema = ref.s AND table_name = ref.t;
-	DELETE FROM dbops.metadata_tables WHERE table_schema = ref.s AND table_name = ref.t;
+	IF relid IS NOT NULL THEN
+		PERFORM dbops.metadata_tracked(caller, relid);
+	ELSIF NOT EXISTS (SELECT FROM dbops.metadata_tables m WHERE m.table_schema = s AND m.table_name = t) THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+			MESSAGE = format('table %I.%I is not tracked', s, t);
+	END IF;
+	PERFORM dbops.metadata_unenforce_table(s, t);
+	DELETE FROM dbops.metadata_permissions p WHERE p.table_schema = s AND p.table_name = t;
+	DELETE FROM dbops.metadata_relationships r WHERE r.table_schema = s AND r.table_name = t;
+	DELETE FROM dbops.metadata_tables m WHERE m.table_schema = s AND m.table_name = t;
 END
+$$;
+
+CREATE FUNCTION dbops.untrack_table_impl(caller oid, tbl regclass)
+RETURNS void
+LANGUAGE sql SET search_path = pg_catalog
+AS $$
+	SELECT dbops.untrack_table_impl(caller, n.nspname, c.relname)
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl
 $$;
 
 CREATE FUNCTION dbops.create_permission_impl(caller oid, tbl regclass, role name, action text,
@@ -978,7 +1151,7 @@ BEGIN
 	END IF;
 	INSERT INTO dbops.metadata_permissions SELECT perm.*;
 	IF (SELECT prepared FROM dbops.metadata_tables WHERE table_schema = ref.s AND table_name = ref.t) THEN
-		PERFORM dbops.metadata_enforce(perm, (SELECT relkind = 'v' FROM pg_class WHERE oid = tbl));
+		PERFORM dbops.metadata_enforce(perm, tbl, (SELECT relkind = 'v' FROM pg_class WHERE oid = tbl));
 	END IF;
 END
 $$;
@@ -1050,9 +1223,10 @@ $$;
 
 CREATE FUNCTION dbops.reset_metadata_impl(caller oid)
 RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog
+LANGUAGE plpgsql SET search_path = pg_catalog SET jit = off
 AS $$
 BEGIN
+	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
 	PERFORM dbops.metadata_check_owner_all(caller);
 	PERFORM dbops.metadata_unenforce_table(table_schema, table_name) FROM dbops.metadata_tables;
 	DELETE FROM dbops.metadata_permissions;
@@ -1063,12 +1237,15 @@ $$;
 
 CREATE FUNCTION dbops.import_metadata_impl(caller oid, doc jsonb, allow_inconsistent boolean, role_map jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog
+LANGUAGE plpgsql SET search_path = pg_catalog SET jit = off
 AS $$
 DECLARE
 	problems dbops.metadata_problem[];
 	entry jsonb;
 BEGIN
+	-- one import, reset or reload at a time; exports and readers go on
+	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
+	doc := dbops.metadata_translate_hasura(doc);
 	problems := ARRAY(SELECT dbops.metadata_doc_problems(doc, caller, role_map));
 	PERFORM dbops.metadata_raise(problems, NOT coalesce(allow_inconsistent, false),
 		'metadata document is not valid');
@@ -1090,11 +1267,12 @@ REVOKE ALL ON FUNCTION dbops.metadata_catalog_problems() FROM PUBLIC;
 
 CREATE FUNCTION dbops.reload_metadata_impl(caller oid)
 RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog
+LANGUAGE plpgsql SET search_path = pg_catalog SET jit = off
 AS $$
 DECLARE
 	problems dbops.metadata_problem[];
 BEGIN
+	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
 	PERFORM dbops.metadata_check_owner_all(caller);
 	PERFORM dbops.metadata_unenforce_table(table_schema, table_name) FROM dbops.metadata_tables;
 	problems := dbops.metadata_catalog_problems();
@@ -1105,7 +1283,7 @@ $$;
 
 CREATE FUNCTION dbops.metadata_inconsistencies_impl(caller oid)
 RETURNS jsonb
-LANGUAGE sql SET search_path = pg_catalog
+LANGUAGE sql SET search_path = pg_catalog SET jit = off
 AS $$ SELECT dbops.metadata_problems_json(dbops.metadata_catalog_problems()) $$;
 
 DO $revoke$
@@ -1138,6 +1316,14 @@ LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION dbops.untrack_table(regclass) IS 'untrack a table, dropping its metadata and what dbops created on it';
 REVOKE ALL ON FUNCTION dbops.untrack_table(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dbops.untrack_table(regclass) TO dbops_admin;
+
+CREATE FUNCTION dbops.untrack_table(table_schema name, table_name name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dbops_metadata_as_owner'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION dbops.untrack_table(name, name) IS 'untrack a table by name, also one that no longer exists';
+REVOKE ALL ON FUNCTION dbops.untrack_table(name, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.untrack_table(name, name) TO dbops_admin;
 
 CREATE FUNCTION dbops.create_permission(tbl regclass, role name, action text,
 	columns name[] DEFAULT NULL, filter text DEFAULT NULL, "check" text DEFAULT NULL)
