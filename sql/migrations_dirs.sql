@@ -46,6 +46,9 @@ SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/sqitch');
 SELECT version, name, action FROM dbops.rollback_migrations(steps => 3);
 SELECT to_regnamespace('flipr');
 
+-- Layouts may be mixed in one directory; dot files are skipped.
+SELECT version, name, state FROM dbops.migration_status(:'fx' || '/mixed');
+
 -- Baseline records the checksums of the files at that moment.
 SELECT version, name, action FROM dbops.baseline(:'fx' || '/golang', '2');
 SELECT s.version, s.checksum = encode(sha256(pg_read_binary_file(:'fx' || '/golang/' || s.version || '_' || s.name || '.up.sql')), 'hex') AS file_checksum
@@ -62,6 +65,8 @@ SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/stray_file');
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/no_up');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/orphan_down');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/two_downs');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/psql');
 \echo :LAST_ERROR_SQLSTATE

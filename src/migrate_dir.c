@@ -300,27 +300,37 @@ read_migration_file(const char *path, const char *file, List **ups,
 static void
 attach_downs(List *ups, List *downs)
 {
-	ListCell   *dc;
-	ListCell   *uc;
+	char	  **keys = palloc(Max(list_length(ups), 1) * sizeof(char *));
+	ListCell   *lc;
 
-	foreach(dc, downs)
+	foreach(lc, ups)
 	{
-		PendingDown *d = lfirst(dc);
+		Migration  *m = lfirst(lc);
+
+		keys[foreach_current_index(lc)] =
+			strcmp(m->up_file, "up.sql") != 0 ? pairing_key(m->up_file) : NULL;
+	}
+
+	foreach(lc, downs)
+	{
+		PendingDown *d = lfirst(lc);
 		Migration  *match = NULL;
 
-		foreach(uc, ups)
-		{
-			Migration  *m = lfirst(uc);
-
-			if (strcmp(m->up_file, "up.sql") != 0 &&
-				strcmp(pairing_key(m->up_file), d->key) == 0)
-				match = m;
-		}
+		for (int i = 0; i < list_length(ups) && match == NULL; i++)
+			if (keys[i] != NULL && strcmp(keys[i], d->key) == 0)
+				match = list_nth(ups, i);
 		if (match == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("down file \"%s\" in migrations directory has no up file",
 							d->file)));
+		if (match->down_sql != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("migration \"%s\" has two down files in migrations directory",
+							match->label),
+					 errdetail("\"%s\" and \"%s\" are both its down file.",
+							   match->down_file, d->file)));
 		match->down_sql = d->sql;
 		match->down_file = d->file;
 	}
