@@ -3,9 +3,10 @@
 # tools a team would otherwise use, in one run on one throwaway cluster.
 #
 # Part 1: N trivial migrations (one table, one index, one comment each;
-# test/migrations_gen/generate.pl --trivial) applied by
+# test/migrations_gen/generate.pl --trivial, in each tool's layout) applied by
 #   psql -1      the concatenated up SQL in one transaction: the floor
 #   dbops        SELECT dbops.apply_migrations('<directory>')
+#   dbops_sqitch the same, reading the Sqitch project that sqitch deploys
 #   dbmate       dbmate up (test/node_modules, Go binary, one transaction
 #                per migration)
 #   sqitch       sqitch deploy (Debian; one psql process per change)
@@ -34,51 +35,17 @@ chmod 755 "$work"
 trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
 
 # The directory form reads files on the server: everything under $work is
-# readable by the postgres OS user.
+# readable by the postgres OS user.  Each set is written in each tool's
+# layout; the floor is its up SQL concatenated.
 gen() { perl test/migrations_gen/generate.pl "$@" >/dev/null; }
-gen --trivial --count "$N" --out "$work/trivial"
-gen --count 300 --seed 1 --out "$work/real"
-
-# The same migrations in each peer's layout.  $1: Hasura-layout directory.
-to_floor() {
-	local d
-	for d in "$1"/*/; do cat "$d/up.sql"; done >"$1.sql"
-}
-to_dbmate() {
-	local d name
-	mkdir -p "$1.dbmate"
-	for d in "$1"/*/; do
-		name=$(basename "$d")
-		{
-			echo '-- migrate:up'
-			cat "$d/up.sql"
-			echo
-			echo '-- migrate:down'
-			cat "$d/down.sql"
-		} >"$1.dbmate/$name.sql"
-	done
-}
-# sqitch's own templates wrap each script in BEGIN/COMMIT.
-to_sqitch() {
-	local d name
-	mkdir -p "$1.sqitch/deploy" "$1.sqitch/revert"
-	{
-		printf '%%syntax-version=1.0.0\n%%project=bench\n\n'
-		for d in "$1"/*/; do
-			name=$(basename "$d")
-			printf 'm%s 2026-01-01T00:00:00Z Bench <bench@example.invalid>\n' "$name"
-			{ echo 'BEGIN;'; cat "$d/up.sql"; echo 'COMMIT;'; } >"$1.sqitch/deploy/m$name.sql"
-			{ echo 'BEGIN;'; cat "$d/down.sql"; echo 'COMMIT;'; } >"$1.sqitch/revert/m$name.sql"
-		done
-	} >"$1.sqitch/sqitch.plan"
-	printf '[core]\n\tengine = pg\n\tplan_file = sqitch.plan\n[engine "pg"]\n\tclient = %s/psql\n' \
-		"$PG_BINDIR" >"$1.sqitch/sqitch.conf"
-}
-for set in trivial real; do
-	to_floor "$work/$set"
-	to_dbmate "$work/$set"
+for layout in hasura dbmate sqitch; do
+	gen --trivial --count "$N" --layout $layout --out "$work/trivial.$layout"
+	gen --count 300 --seed 1 --layout $layout --out "$work/real.$layout"
 done
-to_sqitch "$work/trivial"
+for set in trivial real; do
+	for d in "$work/$set.hasura"/*/; do cat "$d/up.sql"; done >"$work/$set.sql"
+done
+printf '[engine "pg"]\n\tclient = %s/psql\n' "$PG_BINDIR" >>"$work/trivial.sqitch/sqitch.conf"
 chmod -R a+rX "$work"
 
 cluster_start "$work/pg" "shared_preload_libraries = 'dbops'" >/dev/null
@@ -106,11 +73,15 @@ run_dbops() {
 	local t0
 	fresh_db dbops
 	t0=$EPOCHREALTIME
-	psql_q -d bench -Atc "SELECT count(*) FROM dbops.apply_migrations('$work/$1')" >/dev/null
+	# (Sqitch's BEGIN/COMMIT get a NOTICE each)
+	PGOPTIONS='-c client_min_messages=warning' \
+		psql_q -d bench -Atc "SELECT count(*) FROM dbops.apply_migrations('$work/$1.${2:-hasura}')" >/dev/null
 	ms_since "$t0"
 	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM dbops.schema_migrations')" = "$(count "$1")" ] ||
 		{ echo "dbops did not record every migration" >&2; return 1; }
 }
+# dbops reading the Sqitch project (a team switching from sqitch)
+run_dbops_sqitch() { run_dbops "$1" sqitch; }
 run_dbmate() {
 	local t0
 	fresh_db
@@ -125,7 +96,7 @@ run_sqitch() {
 	local t0 first
 	fresh_db
 	# the registry (schema sqitch) is created by a first deploy, not timed
-	first=$(sed -n 's/^\(m[^ ]*\) .*/\1/p' "$work/$1.sqitch/sqitch.plan" | head -1)
+	first=$(sed -n 's/^\([0-9][^ ]*\) .*/\1/p' "$work/$1.sqitch/sqitch.plan" | head -1)
 	(cd "$work/$1.sqitch" && sqitch deploy -t db:pg:bench --to "$first" >/dev/null &&
 		sqitch revert -y -t db:pg:bench >/dev/null)
 	t0=$EPOCHREALTIME
@@ -134,7 +105,7 @@ run_sqitch() {
 	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM sqitch.changes')" = "$(count "$1")" ] ||
 		{ echo "sqitch did not record every change" >&2; return 1; }
 }
-count() { ls "$work/$1" | wc -l; }
+count() { ls "$work/$1.hasura" | wc -l; }
 
 export SQITCH_USER_CONFIG=$work/sqitch-user.conf SQITCH_SYSTEM_CONFIG=/dev/null
 printf '[user]\n\tname = Bench\n\temail = bench@example.invalid\n' >"$SQITCH_USER_CONFIG"
@@ -158,7 +129,7 @@ bench() {
 	done
 	for tool in "$@"; do
 		med[$tool.$set]=$(echo "${runs[$tool]}" | median)
-		printf '  %-7s %9.1f ms  %6.2f ms/migration   (runs:%s)\n' "$tool" "${med[$tool.$set]}" \
+		printf '  %-12s %9.1f ms  %6.2f ms/migration   (runs:%s)\n' "$tool" "${med[$tool.$set]}" \
 			"$(awk -v t="${med[$tool.$set]}" -v n="$(count "$set")" 'BEGIN { print t / n }')" "${runs[$tool]}"
 	done
 }
@@ -170,7 +141,7 @@ echo "tools: dbmate $("$DBMATE" --version | awk '{ print $NF }'), $(sqitch --ver
 
 echo
 echo "== $N trivial migrations (table + index + comment), median of $REPS runs (sqitch $SQITCH_REPS)"
-bench trivial "$REPS" psql dbops dbmate sqitch
+bench trivial "$REPS" psql dbops dbops_sqitch dbmate sqitch
 printf '  dbops/psql %sx (target <= 1.10)   dbmate/dbops %sx (target > 1)   sqitch/dbops %sx (target >= 10)\n' \
 	"$(ratio dbops.trivial psql.trivial)" "$(ratio dbmate.trivial dbops.trivial)" \
 	"$(ratio sqitch.trivial dbops.trivial)"
