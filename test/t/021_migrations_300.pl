@@ -8,7 +8,7 @@
 # the schema that pg_dump sees must be byte for byte the schema that psql
 # makes of the same SQL, so dbops runs each file exactly as written, and
 # every stored down SQL undoes its migration.  The same project given as a
-# jsonb document must do the same.
+# jsonb document, or written as a Sqitch project, must do the same.
 use strict;
 use warnings FATAL => 'all';
 
@@ -25,10 +25,16 @@ my $mid = 180;    # the partial rollback goes back to this migration
 my $seed = $ENV{MIGRATIONS_SEED} // 1;
 note "generator seed $seed";
 
+sub generate
+{
+	my ($out, @layout) = @_;
+	system($^X, "$FindBin::RealBin/../migrations_gen/generate.pl",
+		'--out', $out, '--count', $count, '--seed', $seed, @layout) == 0
+	  or BAIL_OUT('the migrations generator failed');
+}
+
 my $dir = "$PostgreSQL::Test::Utils::tmp_check/migrations_300";
-system($^X, "$FindBin::RealBin/../migrations_gen/generate.pl",
-	'--out', $dir, '--count', $count, '--seed', $seed) == 0
-  or BAIL_OUT('the migrations generator failed');
+generate($dir);
 
 opendir(my $dh, $dir) or die "could not open directory \"$dir\": $!";
 my @migrations = sort grep { !/^\./ } readdir($dh);
@@ -197,6 +203,22 @@ is(query($sums, 'migrated_json'), query($sums), 'both forms record the same chec
 is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $count)", 'migrated_json'),
 	$count, 'jsonb form: roll back everything');
 same_schema('empty', 'jsonb form: back to the initial schema', 'migrated_json');
+
+# The same project as Sqitch writes it: every script wrapped in BEGIN and
+# COMMIT (verify: BEGIN and ROLLBACK), the order in sqitch.plan.  The batch
+# is already one transaction, so dbops drops the wrapping and must make the
+# same schema.
+my $sqitch_dir = "$tmp/migrations_300_sqitch";
+generate($sqitch_dir, '--layout', 'sqitch');
+$node->safe_psql('postgres', 'CREATE DATABASE migrated_sqitch');
+$node->safe_psql('migrated_sqitch', 'CREATE EXTENSION dbops');
+is(query("SET client_min_messages = warning; SELECT count(*) FROM dbops.apply_migrations('$sqitch_dir')",
+		'migrated_sqitch'),
+	$count, 'the Sqitch project applies');
+same_schema('full', 'Sqitch project: the schema psql makes', 'migrated_sqitch');
+is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $count)", 'migrated_sqitch'),
+	$count, 'Sqitch project: roll back everything');
+same_schema('empty', 'Sqitch project: back to the initial schema', 'migrated_sqitch');
 
 $node->stop;
 done_testing();
