@@ -88,3 +88,12 @@ DROP TABLE whoami;
 TRUNCATE dbops.schema_migrations, dbops.migration_events;
 REVOKE CREATE ON SCHEMA public FROM regress_migrator;
 DROP ROLE regress_migrator;
+
+-- The session's prepared catalog statements survive the extension being
+-- dropped and created again.
+SELECT version, action FROM dbops.apply_migrations('[{"version": "1", "up": ""}]'::jsonb);
+DROP EXTENSION dbops;
+CREATE EXTENSION dbops;
+SELECT version, action FROM dbops.apply_migrations('[{"version": "1", "up": ""}]'::jsonb);
+SELECT version, state FROM dbops.migration_status('[{"version": "1", "up": ""}]'::jsonb);
+TRUNCATE dbops.schema_migrations, dbops.migration_events;
