@@ -137,6 +137,10 @@ sub same_schema
 
 sub query { return $node->safe_psql($_[1] // 'migrated', $_[0]); }
 
+is(query("SELECT count(*) FROM dbops.apply_migrations('$dir', dry_run => true) WHERE action = 'would apply'"),
+	$count, "a dry run lists all $count migrations");
+same_schema('empty', 'a dry run changes nothing');
+
 is(query("SELECT count(*) FROM dbops.apply_migrations('$dir') WHERE action = 'applied'"),
 	$count, "apply_migrations applies all $count migrations");
 same_schema('full', 'after apply: the schema psql makes of the same files');
@@ -163,6 +167,8 @@ is(query("SELECT count(*) FROM dbops.rollback_migrations(target_version => '$mid
 same_schema('mid', "after rolling back to migration $mid");
 is(query('SELECT max(version) FROM dbops.schema_migrations'), $mid_version,
 	'the target version stays applied');
+is(query("SELECT state, count(*) FROM dbops.migration_status('$dir') GROUP BY 1 ORDER BY 1"),
+	"applied|$mid\npending|" . ($count - $mid), 'migration_status after the partial rollback');
 
 is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $mid)"),
 	$mid, 'rollback by steps rolls back the rest');
