@@ -26,6 +26,15 @@ SELECT version, name, action FROM dbops.rollback_migrations(target_version => '0
 SELECT version, name, action FROM dbops.rollback_migrations();
 SELECT to_regclass('posts') AS posts, to_regprocedure('diesel_set_updated_at()') AS func;
 
+-- Diesel's metadata.toml with run_in_transaction = false marks a migration
+-- that apply_migrations refuses, before anything runs.
+SELECT * FROM dbops.apply_migrations(:'fx' || '/diesel_no_transaction');
+\echo :LAST_ERROR_SQLSTATE
+SELECT version, name, action
+FROM dbops.apply_migrations(:'fx' || '/diesel_no_transaction', target_version => '2020-01-01-000000');
+TRUNCATE dbops.schema_migrations, dbops.migration_events;
+DROP TABLE items;
+
 -- golang-migrate: 10 after 2, files wrapped in BEGIN ... COMMIT.
 SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/golang');
 SELECT version, name, action FROM dbops.rollback_migrations(target_version => '1');

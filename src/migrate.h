@@ -46,7 +46,8 @@ typedef struct Migration
 	char	   *down_file;
 	char	   *verify_file;
 	char		checksum[MIGRATE_CHECKSUM_LEN + 1];
-	bool		no_transaction; /* up SQL starts with the no-transaction mark */
+	/* how the migration is marked to run outside a transaction, or NULL */
+	const char *no_transaction;
 } Migration;
 
 /* All migrations of a source, sorted by version */

@@ -215,8 +215,7 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("migration \"%s\" cannot run inside a transaction",
 							m->label),
-					 errdetail("Its up SQL starts with \"%s\".",
-							   MIGRATE_NO_TRANSACTION_MARK),
+					 errdetail_internal("%s", m->no_transaction),
 					 errhint("The dbops background worker runs such migrations at top level; nothing was applied.")));
 
 		pa = palloc0(sizeof(PlannedApply));

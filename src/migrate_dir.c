@@ -9,6 +9,9 @@
  *		V<version>__<desc>.sql, U<version>__<desc>.sql	Flyway
  *		sqitch.plan with deploy/, revert/, verify/		Sqitch (migrate_sqitch.c)
  *
+ * Diesel's sidecar metadata.toml may say run_in_transaction = false, which
+ * marks the migration like a first line "-- dbops:no-transaction".
+ *
  * Layouts may be mixed.  Entries whose name starts with a dot are skipped;
  * any other entry that fits no layout is an error naming it, as is a down
  * script without an up script.  Messages name entries relative to the
@@ -149,7 +152,7 @@ no_layout(const char *display, bool in_migration_dir)
 			 errmsg("file \"%s\" in migrations directory fits no layout",
 					display),
 			 in_migration_dir ?
-			 errdetail("A migration directory holds up.sql, down.sql and verify.sql.") :
+			 errdetail("A migration directory holds up.sql, down.sql, verify.sql and metadata.toml.") :
 			 errdetail("Expected <version>_<name>.up.sql or .down.sql (golang-migrate), V<version>__<description>.sql or U<version>__<description>.sql (Flyway), or a directory <version>_<name> with up.sql (Hasura, Diesel); versions start with a digit.")));
 }
 
@@ -167,6 +170,45 @@ split_version(const char *stem, char **version, char **name)
 	*version = sep ? pnstrdup(stem, sep - stem) : pstrdup(stem);
 	*name = pstrdup(sep ? sep + 1 : "");
 	return true;
+}
+
+/*
+ * Does Diesel's metadata.toml say run_in_transaction = false?  Only that
+ * key matters here, so a line-wise look suffices: key, "=", value, and
+ * perhaps a comment.
+ */
+static bool
+diesel_outside_transaction(const char *toml)
+{
+	const char *line = toml;
+
+	while (line != NULL && *line != '\0')
+	{
+		const char *p = line;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "run_in_transaction", 18) == 0)
+		{
+			for (p += 18; *p == ' ' || *p == '\t'; p++)
+				;
+			if (*p++ == '=')
+			{
+				while (*p == ' ' || *p == '\t')
+					p++;
+				if (strncmp(p, "false", 5) == 0)
+				{
+					for (p += 5; *p == ' ' || *p == '\t' || *p == '\r'; p++)
+						;
+					return *p == '\n' || *p == '#' || *p == '\0';
+				}
+			}
+		}
+		line = strchr(line, '\n');
+		if (line != NULL)
+			line++;
+	}
+	return false;
 }
 
 /* A Hasura or Diesel migration: directory <version>_<name> */
@@ -189,7 +231,7 @@ read_migration_dir(const char *path, const char *dirname)
 		char	   *f = lfirst(lc);
 
 		if (strcmp(f, "up.sql") != 0 && strcmp(f, "down.sql") != 0 &&
-			strcmp(f, "verify.sql") != 0)
+			strcmp(f, "verify.sql") != 0 && strcmp(f, "metadata.toml") != 0)
 			no_layout(psprintf("%s/%s", dirname, f), true);
 	}
 	if (!has_name(files, "up.sql"))
@@ -209,6 +251,10 @@ read_migration_dir(const char *path, const char *dirname)
 	if (has_name(files, "verify.sql"))
 		m->verify_sql = migrate_read_file(psprintf("%s/verify.sql", subdir),
 										  psprintf("%s/verify.sql", dirname));
+	if (has_name(files, "metadata.toml") &&
+		diesel_outside_transaction(migrate_read_file(psprintf("%s/metadata.toml", subdir),
+													 psprintf("%s/metadata.toml", dirname))))
+		m->no_transaction = "Its metadata.toml sets run_in_transaction = false.";
 	return m;
 }
 
