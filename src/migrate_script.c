@@ -58,7 +58,7 @@ skip_blanks(const char *sql, int offset, int end)
 		else
 			break;
 	}
-	return offset;
+	return Min(offset, end);
 }
 
 static bool
