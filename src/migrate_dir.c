@@ -88,10 +88,14 @@ migrate_read_file(const char *path, const char *display)
 	char	   *buf;
 	size_t		len = 0;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not read migration file \"%s\": %m", display)));
+				 errmsg("could not open migration file \"%s\": %m", display)));
+	if (fstat(fd, &st) < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat migration file \"%s\": %m", display)));
 	if (st.st_size >= MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -143,6 +147,8 @@ has_name(List *names, const char *name)
 	}
 	return false;
 }
+
+static void no_layout(const char *display, bool in_migration_dir) pg_attribute_noreturn();
 
 static void
 no_layout(const char *display, bool in_migration_dir)
@@ -319,10 +325,7 @@ read_migration_file(const char *path, const char *file, List **ups,
 		name = pstrdup(sep + 2);
 	}
 	else
-	{
 		no_layout(file, false);
-		return;					/* keep compiler quiet */
-	}
 
 	if (up)
 		*ups = lappend(*ups, migrate_source_new(version, name, file,
