@@ -80,6 +80,8 @@ $$)));
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int);
 \set ON_ERROR_STOP on
 SELECT 1;$$)));
+SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int);
+CREATE TABLE :"schema".y (id int);$$)));
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$COPY wrapped TO STDOUT;$$)));
 -- A backslash in a string or comment is just text.
 SELECT version, action FROM dbops.apply_migrations(jsonb_build_array(m('3', $$-- a \comment
