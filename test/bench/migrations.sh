@@ -35,6 +35,17 @@ work=$(mktemp -d /tmp/dbops-bench-migrations.XXXXXX)
 chmod 755 "$work"
 trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
 
+# The server runs from a private copy of the PostgreSQL installation with
+# this tree's dbops installed into it (PostgreSQL finds lib/ and share/
+# relative to its executable), so the run measures this build even while
+# another checkout installs its own into the system.
+for d in "$(dirname "$PG_BINDIR")" "$(pg_config --sharedir)"; do
+	mkdir -p "$work/install$(dirname "$d")"
+	cp -a "$d" "$work/install$(dirname "$d")/"
+done
+make -s install DESTDIR="$work/install" >/dev/null
+PG_BINDIR=$work/install$PG_BINDIR
+
 # The directory form reads files on the server: everything under $work is
 # readable by the postgres OS user.  Each set is written in each tool's
 # layout; the floor is its up SQL concatenated.
