@@ -301,7 +301,12 @@ check_transaction_stmt(MigrationErrorContext *ctx, MigrationScriptKind kind,
 			return false;
 
 		case TRANS_STMT_COMMIT:
-			if (*begin_offset < 0 || stmt->chain)
+			if (stmt->chain)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("COMMIT AND CHAIN is not supported in migration \"%s\"",
+								ctx->label)));
+			if (*begin_offset < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
 						 errmsg("COMMIT without a matching BEGIN in migration \"%s\"",
