@@ -78,6 +78,8 @@ COMMIT;$$)));
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$BEGIN; BEGIN; COMMIT; COMMIT;$$)));
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$BEGIN; COMMIT AND CHAIN;$$)));
+\echo :LAST_ERROR_SQLSTATE
 
 -- psql-only syntax is refused before anything runs, with its line.
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int, name text);
