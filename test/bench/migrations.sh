@@ -16,9 +16,11 @@
 # Every client connects over the Unix socket.  Every run starts from a fresh
 # database (created, and for sqitch given its registry, outside the timing)
 # and is checked afterwards: a fast run that did not apply everything is an
-# error, not a result.  Times are wall-clock: the median over REPS runs and,
-# since the machine may be shared, the best run too.  Ratios are printed with
-# the targets; nothing fails on a slow result.
+# error, not a result.  Times: the wall-clock median over REPS runs and,
+# since the machine may be shared, the best run and the median CPU time of
+# clients plus server backends (which other load disturbs less, but which
+# leaves out waiting for fsync).  Ratios are printed with the targets;
+# nothing fails on a slow result.
 #
 # Environment: N (200), REPS (7), SQITCH_REPS (3; sqitch takes seconds).
 set -eu
@@ -60,114 +62,143 @@ done
 printf '[engine "pg"]\n\tclient = %s/psql\n' "$PG_BINDIR" >>"$work/trivial.sqitch/sqitch.conf"
 chmod -R a+rX "$work"
 
-cluster_start "$work/pg" "shared_preload_libraries = 'dbops'" >/dev/null
+# autovacuum is off: its workers would add CPU time to the runs (cpu_now)
+cluster_start "$work/pg" "shared_preload_libraries = 'dbops'" "autovacuum = off" >/dev/null
 export PGDATABASE=postgres
+postmaster=$(head -1 "$work/pg/data/postmaster.pid")
+clk=$(getconf CLK_TCK)
 psql_q() { "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
+# A fresh database "bench" (with dbops if $1 is dbops), then a checkpoint,
+# so that writing out the copied template does not fall into the timed
+# run, and a pause (see cpu_now).
 fresh_db() {
 	psql_q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"
 	[ "${1:-}" = dbops ] && psql_q -d bench -c 'CREATE EXTENSION dbops'
-	return 0
+	psql_q -c CHECKPOINT
+	sleep 0.3
 }
 
-# Milliseconds since $1 (an $EPOCHREALTIME reading).
-ms_since() { echo "$EPOCHREALTIME $1" | awk '{ printf "%.1f", ($1 - $2) * 1000 }'; }
+# CPU milliseconds used so far by this shell's finished children (the
+# clients) and the server's finished backends (the postmaster's children),
+# into CPU.  A backend exits just after its client does, so callers pause
+# before reading.  Less sensitive to other load than wall-clock time.
+cpu_now() {
+	times >"$work/times"
+	CPU=$(awk -v pm="$(cut -d' ' -f16,17 "/proc/$postmaster/stat")" -v clk="$clk" '
+		function sec(t) { split(t, a, /[ms]/); return a[1] * 60 + a[2] }
+		NR == 2 { split(pm, p, " "); printf "%.1f", (sec($1) + sec($2)) * 1000 + (p[1] + p[2]) * 1000 / clk }' \
+		"$work/times")
+}
 
-# Each run_* applies set $1 to a fresh database "bench" and prints its time.
-run_psql() {
-	local t0
-	fresh_db
+# timed CMD...: runs CMD, prints its wall-clock and CPU milliseconds.
+timed() {
+	local t0 c0 wall
+	cpu_now
+	c0=$CPU
 	t0=$EPOCHREALTIME
-	psql_q -d bench -1 -f "$work/$1.sql"
-	ms_since "$t0"
+	"$@" >/dev/null
+	wall=$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.1f", (a - b) * 1000 }')
+	sleep 0.3
+	cpu_now
+	echo "$wall $(awk -v a="$CPU" -v b="$c0" 'BEGIN { printf "%.1f", a - b }')"
+}
+
+count() { ls "$work/$1.hasura" | wc -l; }
+# A run that did not record every migration of set $1 in table $2 is an error.
+check_count() {
+	[ "$(psql_q -d bench -Atc "SELECT count(*) FROM $2")" = "$(count "$1")" ] ||
+		{ echo "$2 lacks migrations of $1" >&2; return 1; }
+}
+
+# Each run_* applies set $1 to a fresh database and prints "wall cpu".
+run_psql() {
+	fresh_db
+	timed psql_q -d bench -1 -f "$work/$1.sql"
 }
 run_dbops() {
-	local t0
 	fresh_db dbops
-	t0=$EPOCHREALTIME
 	# (Sqitch's BEGIN/COMMIT get a NOTICE each)
-	PGOPTIONS='-c client_min_messages=warning' \
-		psql_q -d bench -Atc "SELECT count(*) FROM dbops.apply_migrations('$work/$1.${2:-hasura}')" >/dev/null
-	ms_since "$t0"
-	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM dbops.schema_migrations')" = "$(count "$1")" ] ||
-		{ echo "dbops did not record every migration" >&2; return 1; }
+	PGOPTIONS='-c client_min_messages=warning' timed psql_q -d bench \
+		-c "SELECT count(*) FROM dbops.apply_migrations('$work/$1.${2:-hasura}')"
+	check_count "$1" dbops.schema_migrations
 }
 # dbops reading the Sqitch project (a team switching from sqitch)
 run_dbops_sqitch() { run_dbops "$1" sqitch; }
 run_dbmate() {
-	local t0
 	fresh_db
-	t0=$EPOCHREALTIME
 	DATABASE_URL="postgres://postgres@/bench?socket=$PGHOST&sslmode=disable" \
-		"$DBMATE" --no-dump-schema --migrations-dir "$work/$1.dbmate" up >/dev/null
-	ms_since "$t0"
-	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM schema_migrations')" = "$(count "$1")" ] ||
-		{ echo "dbmate did not record every migration" >&2; return 1; }
+		timed "$DBMATE" --no-dump-schema --migrations-dir "$work/$1.dbmate" up
+	check_count "$1" schema_migrations
 }
+sqitch_in() { (cd "$work/$1.sqitch" && shift && sqitch "$@" -t db:pg:bench); }
 run_sqitch() {
-	local t0 first
+	local first
 	fresh_db
 	# the registry (schema sqitch) is created by a first deploy, not timed
 	first=$(sed -n 's/^\([0-9][^ ]*\) .*/\1/p' "$work/$1.sqitch/sqitch.plan" | head -1)
-	(cd "$work/$1.sqitch" && sqitch deploy -t db:pg:bench --to "$first" >/dev/null &&
-		sqitch revert -y -t db:pg:bench >/dev/null)
-	t0=$EPOCHREALTIME
-	(cd "$work/$1.sqitch" && sqitch deploy -t db:pg:bench >/dev/null)
-	ms_since "$t0"
-	[ "$(psql_q -d bench -Atc 'SELECT count(*) FROM sqitch.changes')" = "$(count "$1")" ] ||
-		{ echo "sqitch did not record every change" >&2; return 1; }
+	sqitch_in "$1" deploy --to "$first" >/dev/null
+	sqitch_in "$1" revert -y >/dev/null
+	timed sqitch_in "$1" deploy
+	check_count "$1" sqitch.changes
 }
-count() { ls "$work/$1.hasura" | wc -l; }
 
 export SQITCH_USER_CONFIG=$work/sqitch-user.conf SQITCH_SYSTEM_CONFIG=/dev/null
 printf '[user]\n\tname = Bench\n\temail = bench@example.invalid\n' >"$SQITCH_USER_CONFIG"
 
 # "median min" of the numbers in $1
 stats() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1] }'; }
+per() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.2f", t / n }'; }
 
 # bench SET REPS TOOL...: runs each tool REPS times on SET (sqitch at most
 # SQITCH_REPS times), the tools in turn within each repetition so that a
-# change of load on this shared machine hits all of them, then prints each
-# tool's median, best run and all runs, and keeps the median and the best
-# run in med[TOOL.SET] and best[TOOL.SET].
-declare -A med best
+# change of load on this shared machine hits all of them.  Prints, per tool,
+# the wall-clock median (total and per migration), the best run and the CPU
+# median, and keeps them in med, best and cpu[TOOL.SET].
+declare -A med best cpu
 bench() {
-	local set=$1 reps=$2 r tool
+	local set=$1 reps=$2 r tool out n
 	shift 2
-	declare -A runs
+	n=$(count "$set")
+	declare -A walls cpus
 	for r in $(seq 1 "$reps"); do
 		for tool in "$@"; do
 			[ "$tool" = sqitch ] && [ "$r" -gt "$SQITCH_REPS" ] && continue
-			runs[$tool]="${runs[$tool]:-} $("run_$tool" "$set")"
+			out=$("run_$tool" "$set")
+			walls[$tool]="${walls[$tool]:-} ${out% *}"
+			cpus[$tool]="${cpus[$tool]:-} ${out#* }"
 		done
 	done
-	printf '  %-12s %9s %14s %9s\n' tool median ms/migration best
+	printf '  %-12s %12s %9s %9s %12s %9s\n' '' 'wall median' per-migr best 'CPU median' per-migr
 	for tool in "$@"; do
-		read -r "med[$tool.$set]" "best[$tool.$set]" <<<"$(stats "${runs[$tool]}")"
-		printf '  %-12s %9.1f %14.2f %9.1f   (runs:%s)\n' "$tool" "${med[$tool.$set]}" \
-			"$(awk -v t="${med[$tool.$set]}" -v n="$(count "$set")" 'BEGIN { print t / n }')" \
-			"${best[$tool.$set]}" "${runs[$tool]}"
+		read -r "med[$tool.$set]" "best[$tool.$set]" <<<"$(stats "${walls[$tool]}")"
+		read -r "cpu[$tool.$set]" _ <<<"$(stats "${cpus[$tool]}")"
+		printf '  %-12s %12.1f %9s %9.1f %12.1f %9s   (wall:%s)\n' "$tool" "${med[$tool.$set]}" \
+			"$(per "${med[$tool.$set]}" "$n")" "${best[$tool.$set]}" "${cpu[$tool.$set]}" \
+			"$(per "${cpu[$tool.$set]}" "$n")" "${walls[$tool]}"
 	done
 }
-# ratio A B: A/B of the medians, and of the best runs in parentheses
+# ratio A B: A/B of the wall-clock medians, of the best runs, of the CPU medians
 ratio() {
 	awk -v a="${med[$1]}" -v b="${med[$2]}" -v c="${best[$1]}" -v d="${best[$2]}" \
-		'BEGIN { printf "%.2fx (best runs %.2fx)", a / b, c / d }'
+		-v e="${cpu[$1]}" -v f="${cpu[$2]}" \
+		'BEGIN { printf "%5.2fx   best runs %5.2fx   CPU %5.2fx", a / b, c / d, e / f }'
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
 	"PostgreSQL $(psql_q -Atc 'SHOW server_version'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tools: dbmate $("$DBMATE" --version | awk '{ print $NF }'), $(sqitch --version | head -1)"
+echo "times in ms; CPU is the clients' and the server backends' user + system time"
 
 echo
-echo "== $N trivial migrations (table + index + comment), ms, $REPS runs (sqitch $SQITCH_REPS)"
+echo "== $N trivial migrations (table + index + comment), $REPS runs (sqitch $SQITCH_REPS)"
 bench trivial "$REPS" psql dbops dbops_sqitch dbmate sqitch
 echo "  dbops/psql   $(ratio dbops.trivial psql.trivial)   target <= 1.10"
 echo "  dbmate/dbops $(ratio dbmate.trivial dbops.trivial)   target > 1"
 echo "  sqitch/dbops $(ratio sqitch.trivial dbops.trivial)   target >= 10"
 
 echo
-echo "== 300 generated migrations of realistic variety (seed 1), ms, $REPS runs"
+echo "== 300 generated migrations of realistic variety (seed 1), $REPS runs"
 bench real "$REPS" psql dbops dbmate
 echo "  dbops/psql   $(ratio dbops.real psql.real)   target <= 1.10"
 echo "  dbmate/dbops $(ratio dbmate.real dbops.real)"
