@@ -112,6 +112,9 @@ typedef struct MigrationErrorContext
 	int			stmt_offset;	/* -1 when no statement is current */
 	int			stmt_length;
 	int			error_offset;	/* set by the callback: byte offset, or -1 */
+	/* where line counting got to: byte offset and its line */
+	int			counted_offset;
+	int			counted_line;
 } MigrationErrorContext;
 
 /* migrate_errcontext.c */
