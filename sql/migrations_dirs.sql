@@ -1,10 +1,15 @@
 --
 -- Migrations from server-side directories in the layouts of other tools.
 -- The fixtures live in test/fixtures/migrations of the tree under test,
--- which run_tests.sh exports as DBOPS_SRC; messages name files relative to
--- the directory, so no machine-specific path appears below.
+-- which run_tests.sh exports as DBOPS_SRC (make installcheck runs from the
+-- tree itself); messages name files relative to the directory, so no
+-- machine-specific path appears below.
 --
 \getenv src DBOPS_SRC
+\if :{?src}
+\else
+\getenv src PWD
+\endif
 \set fx :src/test/fixtures/migrations
 
 -- Hasura (names with spaces, a verify script, a BEGIN ... COMMIT pair in
@@ -79,11 +84,11 @@ SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/two_downs');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/psql');
 \echo :LAST_ERROR_SQLSTATE
--- An unreadable file.
-\! chmod 000 "$DBOPS_SRC/test/fixtures/migrations/bad/unreadable/1_a.up.sql"
+-- An unreadable file (psql runs in the tree under test).
+\! chmod 000 test/fixtures/migrations/bad/unreadable/1_a.up.sql
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/unreadable');
 \echo :LAST_ERROR_SQLSTATE
-\! chmod 644 "$DBOPS_SRC/test/fixtures/migrations/bad/unreadable/1_a.up.sql"
+\! chmod 644 test/fixtures/migrations/bad/unreadable/1_a.up.sql
 
 -- An error in the second migration names version, file and line; the
 -- first migration's table is gone with the aborted transaction.
