@@ -42,9 +42,9 @@ typedef struct Migration
 	char	   *down_sql;		/* NULL when the source has none */
 	char	   *verify_sql;		/* NULL when the source has none */
 	/* how the source calls each script in messages ("up.sql", "up") */
-	char	   *up_file;
-	char	   *down_file;
-	char	   *verify_file;
+	const char *up_file;
+	const char *down_file;
+	const char *verify_file;
 	char		checksum[MIGRATE_CHECKSUM_LEN + 1];
 	/* how the migration is marked to run outside a transaction, or NULL */
 	const char *no_transaction;
