@@ -231,6 +231,10 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 	return plan;
 }
 
+/*
+ * Apply the pending migrations of source, up to and including target when
+ * given, or only report them on a dry run.
+ */
 void
 migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 			  const char *target, bool dry_run, bool allow_out_of_order)
