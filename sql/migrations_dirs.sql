@@ -40,6 +40,10 @@ FROM dbops.apply_migrations(:'fx' || '/diesel_no_transaction', target_version =>
 TRUNCATE dbops.schema_migrations, dbops.migration_events;
 DROP TABLE items;
 
+-- So does Flyway's script configuration with executeInTransaction=false.
+SELECT * FROM dbops.apply_migrations(:'fx' || '/flyway_no_transaction');
+\echo :LAST_ERROR_SQLSTATE
+
 -- golang-migrate: 10 after 2, files wrapped in BEGIN ... COMMIT.
 SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/golang');
 SELECT version, name, action FROM dbops.rollback_migrations(target_version => '1');

@@ -9,7 +9,8 @@
  *		V<version>__<desc>.sql, U<version>__<desc>.sql	Flyway
  *		sqitch.plan with deploy/, revert/, verify/		Sqitch (migrate_sqitch.c)
  *
- * Diesel's sidecar metadata.toml may say run_in_transaction = false, which
+ * Diesel's sidecar metadata.toml may say run_in_transaction = false, and
+ * Flyway's V<version>__<desc>.sql.conf executeInTransaction=false, which
  * marks the migration like a first line "-- dbops:no-transaction".
  *
  * Layouts may be mixed.  Entries whose name starts with a dot are skipped;
@@ -34,13 +35,17 @@
 
 #include "migrate.h"
 
-/* A down script waiting for the up script with the same pairing key */
-typedef struct PendingDown
+/*
+ * A file that belongs to an up script (a down script, or Flyway's script
+ * configuration), waiting for the up script with the same pairing key
+ */
+typedef struct Companion
 {
 	char	   *key;
 	char	   *file;
-	char	   *sql;
-} PendingDown;
+	char	   *text;
+	bool		is_config;
+} Companion;
 
 static int
 name_cmp(const ListCell *a, const ListCell *b)
@@ -179,14 +184,17 @@ split_version(const char *stem, char **version, char **name)
 }
 
 /*
- * Does Diesel's metadata.toml say run_in_transaction = false?  Only that
- * key matters here, so a line-wise look suffices: key, "=", value, and
- * perhaps a comment.
+ * Does a configuration file set key to false?  Diesel's metadata.toml
+ * (run_in_transaction = false) and Flyway's script configuration
+ * (executeInTransaction=false) both write one "key = value" per line, and
+ * only that key matters here, so a line-wise look suffices: key, "=",
+ * false, and perhaps a comment.
  */
 static bool
-diesel_outside_transaction(const char *toml)
+config_sets_false(const char *text, const char *key)
 {
-	const char *line = toml;
+	size_t		keylen = strlen(key);
+	const char *line = text;
 
 	while (line != NULL && *line != '\0')
 	{
@@ -194,9 +202,9 @@ diesel_outside_transaction(const char *toml)
 
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (strncmp(p, "run_in_transaction", 18) == 0)
+		if (strncmp(p, key, keylen) == 0)
 		{
-			for (p += 18; *p == ' ' || *p == '\t'; p++)
+			for (p += keylen; *p == ' ' || *p == '\t'; p++)
 				;
 			if (*p++ == '=')
 			{
@@ -258,8 +266,9 @@ read_migration_dir(const char *path, const char *dirname)
 		m->verify_sql = migrate_read_file(psprintf("%s/verify.sql", subdir),
 										  psprintf("%s/verify.sql", dirname));
 	if (has_name(files, "metadata.toml") &&
-		diesel_outside_transaction(migrate_read_file(psprintf("%s/metadata.toml", subdir),
-													 psprintf("%s/metadata.toml", dirname))))
+		config_sets_false(migrate_read_file(psprintf("%s/metadata.toml", subdir),
+											psprintf("%s/metadata.toml", dirname)),
+						  "run_in_transaction"))
 		m->no_transaction = "Its metadata.toml sets run_in_transaction = false.";
 	return m;
 }
@@ -293,19 +302,41 @@ pairing_key(const char *file)
 }
 
 /*
- * A migration file in the golang-migrate or Flyway layout.  An up script
- * becomes a migration, appended to *ups; a down script is kept in *downs
- * until every up script is known.
+ * Is file a Flyway script, V<version>__<desc>.sql or U<version>__<desc>.sql?
+ * Then say which, with its version and description.
+ */
+static bool
+flyway_name(const char *file, bool *up, char **version, char **name)
+{
+	char	   *stem;
+	char	   *sep;
+
+	if ((file[0] != 'V' && file[0] != 'U') ||
+		!strip_suffix(file + 1, ".sql", &stem) ||
+		(sep = strstr(stem, "__")) == NULL ||
+		!isdigit((unsigned char) stem[0]))
+		return false;
+	*up = file[0] == 'V';
+	*version = pnstrdup(stem, sep - stem);
+	*name = pstrdup(sep + 2);
+	return true;
+}
+
+/*
+ * A file in the golang-migrate or Flyway layout.  An up script becomes a
+ * migration, appended to *ups; a down script or a Flyway script
+ * configuration is kept in *companions until every up script is known.
  */
 static void
 read_migration_file(const char *path, const char *file, List **ups,
-					List **downs)
+					List **companions)
 {
 	char	   *full = psprintf("%s/%s", path, file);
 	char	   *stem;
 	char	   *version;
 	char	   *name;
 	bool		up;
+	Companion  *c;
 
 	if ((up = strip_suffix(file, ".up.sql", &stem)) ||
 		strip_suffix(file, ".down.sql", &stem))
@@ -313,41 +344,36 @@ read_migration_file(const char *path, const char *file, List **ups,
 		if (!split_version(stem, &version, &name))
 			no_layout(file, false);
 	}
-	else if ((file[0] == 'V' || file[0] == 'U') &&
-			 strip_suffix(file + 1, ".sql", &stem) &&
-			 strstr(stem, "__") != NULL &&
-			 isdigit((unsigned char) stem[0]))
+	else if (!flyway_name(file, &up, &version, &name))
 	{
-		char	   *sep = strstr(stem, "__");
-
-		up = file[0] == 'V';
-		version = pnstrdup(stem, sep - stem);
-		name = pstrdup(sep + 2);
+		/* Flyway's configuration of a V script: V1__init.sql.conf */
+		if (!strip_suffix(file, ".conf", &stem) ||
+			!flyway_name(stem, &up, &version, &name) || !up)
+			no_layout(file, false);
+		up = false;
 	}
-	else
-		no_layout(file, false);
 
 	if (up)
+	{
 		*ups = lappend(*ups, migrate_source_new(version, name, file,
 												migrate_read_file(full, file),
 												file));
-	else
-	{
-		PendingDown *d = palloc(sizeof(PendingDown));
-
-		d->key = pairing_key(file);
-		d->file = pstrdup(file);
-		d->sql = migrate_read_file(full, file);
-		*downs = lappend(*downs, d);
+		return;
 	}
+	c = palloc(sizeof(Companion));
+	c->is_config = strip_suffix(file, ".conf", &stem);
+	c->key = pairing_key(c->is_config ? stem : file);
+	c->file = pstrdup(file);
+	c->text = migrate_read_file(full, file);
+	*companions = lappend(*companions, c);
 }
 
 /*
- * Give each down script to its up script.  The ups list also holds the
+ * Give each companion file to its up script.  The ups list also holds the
  * Hasura directories, whose up file "up.sql" pairs with nothing.
  */
 static void
-attach_downs(List *ups, List *downs)
+attach_companions(List *ups, List *companions)
 {
 	char	  **keys = palloc(Max(list_length(ups), 1) * sizeof(char *));
 	ListCell   *lc;
@@ -360,28 +386,35 @@ attach_downs(List *ups, List *downs)
 			strcmp(m->up_file, "up.sql") != 0 ? pairing_key(m->up_file) : NULL;
 	}
 
-	foreach(lc, downs)
+	foreach(lc, companions)
 	{
-		PendingDown *d = lfirst(lc);
+		Companion  *c = lfirst(lc);
 		Migration  *match = NULL;
 
 		for (int i = 0; i < list_length(ups) && match == NULL; i++)
-			if (keys[i] != NULL && strcmp(keys[i], d->key) == 0)
+			if (keys[i] != NULL && strcmp(keys[i], c->key) == 0)
 				match = list_nth(ups, i);
 		if (match == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("down file \"%s\" in migrations directory has no up file",
-							d->file)));
+					 errmsg("file \"%s\" in migrations directory has no up file",
+							c->file)));
+		if (c->is_config)
+		{
+			if (config_sets_false(c->text, "executeInTransaction"))
+				match->no_transaction =
+					psprintf("Its %s sets executeInTransaction=false.", c->file);
+			continue;
+		}
 		if (match->down_sql != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("migration \"%s\" has two down files in migrations directory",
 							match->label),
 					 errdetail("\"%s\" and \"%s\" are both its down file.",
-							   match->down_file, d->file)));
-		match->down_sql = d->sql;
-		match->down_file = d->file;
+							   match->down_file, c->file)));
+		match->down_sql = c->text;
+		match->down_file = c->file;
 	}
 }
 
@@ -394,7 +427,7 @@ migrate_source_read_dir(const char *path)
 {
 	List	   *names;
 	List	   *ups = NIL;
-	List	   *downs = NIL;
+	List	   *companions = NIL;
 	ListCell   *lc;
 
 	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
@@ -424,10 +457,10 @@ migrate_source_read_dir(const char *path)
 		if (S_ISDIR(st.st_mode))
 			ups = lappend(ups, read_migration_dir(path, name));
 		else if (S_ISREG(st.st_mode))
-			read_migration_file(path, name, &ups, &downs);
+			read_migration_file(path, name, &ups, &companions);
 		else
 			no_layout(name, false);
 	}
-	attach_downs(ups, downs);
+	attach_companions(ups, companions);
 	return migrate_source_from_list(ups);
 }
