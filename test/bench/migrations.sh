@@ -9,7 +9,9 @@
 #   dbops_sqitch the same, reading the Sqitch project that sqitch deploys
 #   dbmate       dbmate up (test/node_modules, Go binary, one transaction
 #                per migration)
-#   sqitch       sqitch deploy (Debian; one psql process per change)
+#   sqitch       sqitch deploy (Debian; one psql process per change, psql
+#                being Debian's wrapper script pg_wrapper)
+#   sqitch_bin   the same with the psql binary as client
 # Part 2: the 300 generated migrations of the 300-migration proof, dbops and
 # dbmate against the psql floor.
 #
@@ -59,7 +61,6 @@ done
 for set in trivial real; do
 	for d in "$work/$set.hasura"/*/; do cat "$d/up.sql"; done >"$work/$set.sql"
 done
-printf '[engine "pg"]\n\tclient = %s/psql\n' "$PG_BINDIR" >>"$work/trivial.sqitch/sqitch.conf"
 chmod -R a+rX "$work"
 
 # autovacuum is off: its workers would add CPU time to the runs (cpu_now)
@@ -132,6 +133,8 @@ run_dbmate() {
 	check_count "$1" schema_migrations
 }
 sqitch_in() { (cd "$work/$1.sqitch" && shift && sqitch "$@" -t db:pg:bench); }
+# sqitch as Debian ships it runs `psql` from PATH, postgresql-common's Perl
+# wrapper; sqitch_bin gives it the psql binary itself.
 run_sqitch() {
 	local first
 	fresh_db
@@ -139,9 +142,10 @@ run_sqitch() {
 	first=$(sed -n 's/^\([0-9][^ ]*\) .*/\1/p' "$work/$1.sqitch/sqitch.plan" | head -1)
 	sqitch_in "$1" deploy --to "$first" >/dev/null
 	sqitch_in "$1" revert -y >/dev/null
-	timed sqitch_in "$1" deploy
+	timed sqitch_in "$1" deploy "${@:2}"
 	check_count "$1" sqitch.changes
 }
+run_sqitch_bin() { run_sqitch "$1" --client "$PG_BINDIR/psql"; }
 
 export SQITCH_USER_CONFIG=$work/sqitch-user.conf SQITCH_SYSTEM_CONFIG=/dev/null
 printf '[user]\n\tname = Bench\n\temail = bench@example.invalid\n' >"$SQITCH_USER_CONFIG"
@@ -163,7 +167,7 @@ bench() {
 	declare -A walls cpus
 	for r in $(seq 1 "$reps"); do
 		for tool in "$@"; do
-			[ "$tool" = sqitch ] && [ "$r" -gt "$SQITCH_REPS" ] && continue
+			[ "${tool#sqitch}" != "$tool" ] && [ "$r" -gt "$SQITCH_REPS" ] && continue
 			out=$("run_$tool" "$set")
 			walls[$tool]="${walls[$tool]:-} ${out% *}"
 			cpus[$tool]="${cpus[$tool]:-} ${out#* }"
@@ -178,11 +182,12 @@ bench() {
 			"$(per "${cpu[$tool.$set]}" "$n")" "${walls[$tool]}"
 	done
 }
-# ratio A B: A/B of the wall-clock medians, of the best runs, of the CPU medians
+# ratio LABEL A B [NOTE]: A/B of the wall-clock medians, of the best runs
+# and of the CPU medians
 ratio() {
-	awk -v a="${med[$1]}" -v b="${med[$2]}" -v c="${best[$1]}" -v d="${best[$2]}" \
-		-v e="${cpu[$1]}" -v f="${cpu[$2]}" \
-		'BEGIN { printf "%5.2fx   best runs %5.2fx   CPU %5.2fx", a / b, c / d, e / f }'
+	awk -v l="$1" -v a="${med[$2]}" -v b="${med[$3]}" -v c="${best[$2]}" -v d="${best[$3]}" \
+		-v e="${cpu[$2]}" -v f="${cpu[$3]}" -v note="${4:-}" \
+		'BEGIN { printf "  %-16s %5.2fx   best runs %5.2fx   CPU %5.2fx   %s\n", l, a / b, c / d, e / f, note }'
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
@@ -192,14 +197,15 @@ echo "times in ms; CPU is the clients' and the server backends' user + system ti
 
 echo
 echo "== $N trivial migrations (table + index + comment), $REPS runs (sqitch $SQITCH_REPS)"
-bench trivial "$REPS" psql dbops dbops_sqitch dbmate sqitch
-echo "  dbops/psql   $(ratio dbops.trivial psql.trivial)   target <= 1.10"
-echo "  dbmate/dbops $(ratio dbmate.trivial dbops.trivial)   target > 1"
-echo "  sqitch/dbops $(ratio sqitch.trivial dbops.trivial)   target >= 10"
+bench trivial "$REPS" psql dbops dbops_sqitch dbmate sqitch sqitch_bin
+ratio dbops/psql dbops.trivial psql.trivial "target <= 1.10"
+ratio dbmate/dbops dbmate.trivial dbops.trivial "target > 1"
+ratio sqitch/dbops sqitch.trivial dbops.trivial "target >= 10"
+ratio sqitch_bin/dbops sqitch_bin.trivial dbops.trivial
 
 echo
 echo "== 300 generated migrations of realistic variety (seed 1), $REPS runs"
 bench real "$REPS" psql dbops dbmate
-echo "  dbops/psql   $(ratio dbops.real psql.real)   target <= 1.10"
-echo "  dbmate/dbops $(ratio dbmate.real dbops.real)"
+ratio dbops/psql dbops.real psql.real "target <= 1.10"
+ratio dbmate/dbops dbmate.real dbops.real
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
