@@ -78,6 +78,19 @@ SELECT version, action FROM dbops.apply_migrations(
   '[{"version": "20", "up": "CREATE TABLE whoami AS SELECT current_user AS who;"}]'::jsonb);
 SELECT who FROM whoami;
 
+-- Nothing the caller creates runs as the extension owner: the catalog
+-- statements run with a pinned search_path, so this operator is not used.
+CREATE FUNCTION sneaky_concat(text, text) RETURNS text LANGUAGE plpgsql
+AS $$ BEGIN RAISE EXCEPTION 'sneaky_concat ran as %', current_user; END $$;
+CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = sneaky_concat);
+SET search_path = public, pg_catalog;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT version, action FROM dbops.apply_migrations('[{"version": "30", "up": ""}]'::jsonb);
+ROLLBACK;
+RESET search_path;
+DROP OPERATOR public.|| (text, text);
+DROP FUNCTION sneaky_concat(text, text);
+
 RESET ROLE;
 -- The history survives pg_dump: both tables are extension configuration.
 SELECT c.relname
@@ -88,3 +101,12 @@ DROP TABLE whoami;
 TRUNCATE dbops.schema_migrations, dbops.migration_events;
 REVOKE CREATE ON SCHEMA public FROM regress_migrator;
 DROP ROLE regress_migrator;
+
+-- The session's prepared catalog statements survive the extension being
+-- dropped and created again.
+SELECT version, action FROM dbops.apply_migrations('[{"version": "1", "up": ""}]'::jsonb);
+DROP EXTENSION dbops;
+CREATE EXTENSION dbops;
+SELECT version, action FROM dbops.apply_migrations('[{"version": "1", "up": ""}]'::jsonb);
+SELECT version, state FROM dbops.migration_status('[{"version": "1", "up": ""}]'::jsonb);
+TRUNCATE dbops.schema_migrations, dbops.migration_events;

@@ -1,10 +1,15 @@
 --
 -- Migrations from server-side directories in the layouts of other tools.
 -- The fixtures live in test/fixtures/migrations of the tree under test,
--- which run_tests.sh exports as DBOPS_SRC; messages name files relative to
--- the directory, so no machine-specific path appears below.
+-- which run_tests.sh exports as DBOPS_SRC (make installcheck runs from the
+-- tree itself); messages name files relative to the directory, so no
+-- machine-specific path appears below.
 --
 \getenv src DBOPS_SRC
+\if :{?src}
+\else
+\getenv src PWD
+\endif
 \set fx :src/test/fixtures/migrations
 
 -- Hasura (names with spaces, a verify script, a BEGIN ... COMMIT pair in
@@ -26,6 +31,19 @@ SELECT version, name, action FROM dbops.rollback_migrations(target_version => '0
 SELECT version, name, action FROM dbops.rollback_migrations();
 SELECT to_regclass('posts') AS posts, to_regprocedure('diesel_set_updated_at()') AS func;
 
+-- Diesel's metadata.toml with run_in_transaction = false marks a migration
+-- that apply_migrations refuses, before anything runs.
+SELECT * FROM dbops.apply_migrations(:'fx' || '/diesel_no_transaction');
+\echo :LAST_ERROR_SQLSTATE
+SELECT version, name, action
+FROM dbops.apply_migrations(:'fx' || '/diesel_no_transaction', target_version => '2020-01-01-000000');
+TRUNCATE dbops.schema_migrations, dbops.migration_events;
+DROP TABLE items;
+
+-- So does Flyway's script configuration with executeInTransaction=false.
+SELECT * FROM dbops.apply_migrations(:'fx' || '/flyway_no_transaction');
+\echo :LAST_ERROR_SQLSTATE
+
 -- golang-migrate: 10 after 2, files wrapped in BEGIN ... COMMIT.
 SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/golang');
 SELECT version, name, action FROM dbops.rollback_migrations(target_version => '1');
@@ -46,6 +64,9 @@ SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/sqitch');
 SELECT version, name, action FROM dbops.rollback_migrations(steps => 3);
 SELECT to_regnamespace('flipr');
 
+-- Layouts may be mixed in one directory; dot files are skipped.
+SELECT version, name, state FROM dbops.migration_status(:'fx' || '/mixed');
+
 -- Baseline records the checksums of the files at that moment.
 SELECT version, name, action FROM dbops.baseline(:'fx' || '/golang', '2');
 SELECT s.version, s.checksum = encode(sha256(pg_read_binary_file(:'fx' || '/golang/' || s.version || '_' || s.name || '.up.sql')), 'hex') AS file_checksum
@@ -63,13 +84,15 @@ SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/no_up');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/orphan_down');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/two_downs');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/psql');
 \echo :LAST_ERROR_SQLSTATE
--- An unreadable file.
-\! chmod 000 "$DBOPS_SRC/test/fixtures/migrations/bad/unreadable/1_a.up.sql"
+-- An unreadable file (psql runs in the tree under test).
+\! chmod 000 test/fixtures/migrations/bad/unreadable/1_a.up.sql
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/unreadable');
 \echo :LAST_ERROR_SQLSTATE
-\! chmod 644 "$DBOPS_SRC/test/fixtures/migrations/bad/unreadable/1_a.up.sql"
+\! chmod 644 test/fixtures/migrations/bad/unreadable/1_a.up.sql
 
 -- An error in the second migration names version, file and line; the
 -- first migration's table is gone with the aborted transaction.

@@ -9,7 +9,7 @@ CREATE FUNCTION m(version text, up text, down text DEFAULT NULL,
 RETURNS jsonb LANGUAGE sql
 RETURN jsonb_strip_nulls(jsonb_build_object('version', version, 'name', 'm' || version,
                                             'up', up, 'down', down, 'verify', verify));
-\set VERBOSITY default
+-- :LAST_ERROR_SQLSTATE shows the SQLSTATE of each error.
 
 -- An error in migration 2 of 3 names the version, file and line; the
 -- caller's transaction is aborted, and after ROLLBACK nothing has changed.
@@ -23,6 +23,7 @@ CREATE TABLE t2 (id int);
 ALTER TABLE no_such_table ADD COLUMN x int;
 $$),
   m('3', 'CREATE TABLE t3 (id int);')));
+\echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 SELECT to_regclass('before_batch') AS before_batch, to_regclass('t1') AS t1, to_regclass('t2') AS t2;
 SELECT count(*) FROM dbops.schema_migrations;
@@ -35,12 +36,14 @@ SELECT id,
        é,
        nope
 FROM t1;$$)));
+\echo :LAST_ERROR_SQLSTATE
 
 -- A syntax error anywhere is found before anything runs.
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(
   m('1', 'CREATE TABLE t1 (id int);'),
   m('2', $$CREATE TABLE t2 (id int);
 CREATE TABLE t3 (id int;$$)));
+\echo :LAST_ERROR_SQLSTATE
 
 -- A file wrapped in BEGIN ... COMMIT runs as if unwrapped, with a NOTICE;
 -- so does a pair around statements in the middle.
@@ -60,15 +63,23 @@ WHERE attrelid = 'wrapped'::regclass AND attnum > 0;
 -- Transaction control that cannot be honoured is refused with the line.
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int);
 COMMIT;$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int);
 
 ROLLBACK;$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$BEGIN;
 CREATE TABLE x (id int);$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$SAVEPOINT a;$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$BEGIN ISOLATION LEVEL SERIALIZABLE;
 COMMIT;$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$BEGIN; BEGIN; COMMIT; COMMIT;$$)));
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$BEGIN; COMMIT AND CHAIN;$$)));
+\echo :LAST_ERROR_SQLSTATE
 
 -- psql-only syntax is refused before anything runs, with its line.
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int, name text);
@@ -77,10 +88,16 @@ COPY x (id, name) FROM stdin;
 2	two
 \.
 $$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int);
 \set ON_ERROR_STOP on
 SELECT 1;$$)));
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$CREATE TABLE x (id int);
+CREATE TABLE :"schema".y (id int);$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('3', $$COPY wrapped TO STDOUT;$$)));
+\echo :LAST_ERROR_SQLSTATE
 -- A backslash in a string or comment is just text.
 SELECT version, action FROM dbops.apply_migrations(jsonb_build_array(m('3', $$-- a \comment
 CREATE TABLE backslash (t text DEFAULT E'\\x');$$, 'DROP TABLE backslash;')));
@@ -88,7 +105,9 @@ CREATE TABLE backslash (t text DEFAULT E'\\x');$$, 'DROP TABLE backslash;')));
 -- Statements PostgreSQL refuses in a transaction block are named, with a hint.
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(
   m('4', 'CREATE INDEX CONCURRENTLY ON wrapped (id);')));
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dbops.apply_migrations(jsonb_build_array(m('4', 'VACUUM wrapped;')));
+\echo :LAST_ERROR_SQLSTATE
 
 -- A migration marked no-transaction is refused with a hint, and nothing
 -- else of the batch is applied.
@@ -96,6 +115,7 @@ SELECT * FROM dbops.apply_migrations(jsonb_build_array(
   m('4', 'CREATE TABLE t4 (id int);'),
   m('5', $$-- dbops:no-transaction
 CREATE INDEX CONCURRENTLY ON wrapped (id);$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT to_regclass('t4');
 
 -- SET inside a migration ends with it, even a plain SET or pg_dump's
@@ -129,6 +149,7 @@ DO $v$ BEGIN
     RAISE EXCEPTION 't7 is empty';
   END IF;
 END $v$;$$)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT to_regclass('t7');
 -- The verify error leaves a caller's EXCEPTION block working normally.
 DO $$
@@ -149,6 +170,7 @@ SELECT * FROM dbops.apply_migrations(jsonb_build_array(
   m('8', $$ALTER TYPE mood ADD VALUE 'happy';$$),
   m('9', $$CREATE TABLE feelings (m mood DEFAULT 'happy');
 INSERT INTO feelings VALUES ('happy');$$)));
+\echo :LAST_ERROR_SQLSTATE
 -- Applied in two calls (two transactions), it works.
 SELECT version, action FROM dbops.apply_migrations(jsonb_build_array(
   m('8', $$ALTER TYPE mood ADD VALUE 'happy';$$),

@@ -42,11 +42,12 @@ typedef struct Migration
 	char	   *down_sql;		/* NULL when the source has none */
 	char	   *verify_sql;		/* NULL when the source has none */
 	/* how the source calls each script in messages ("up.sql", "up") */
-	char	   *up_file;
-	char	   *down_file;
-	char	   *verify_file;
+	const char *up_file;
+	const char *down_file;
+	const char *verify_file;
 	char		checksum[MIGRATE_CHECKSUM_LEN + 1];
-	bool		no_transaction; /* up SQL starts with the no-transaction mark */
+	/* how the migration is marked to run outside a transaction, or NULL */
+	const char *no_transaction;
 } Migration;
 
 /* All migrations of a source, sorted by version */
@@ -111,6 +112,9 @@ typedef struct MigrationErrorContext
 	int			stmt_offset;	/* -1 when no statement is current */
 	int			stmt_length;
 	int			error_offset;	/* set by the callback: byte offset, or -1 */
+	/* where line counting got to: byte offset and its line */
+	int			counted_offset;
+	int			counted_line;
 } MigrationErrorContext;
 
 /* migrate_errcontext.c */

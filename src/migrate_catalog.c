@@ -9,9 +9,11 @@
  * the tables' owner, the extension owner, switched with
  * SetUserIdAndSecContext for the duration of one statement and with
  * SECURITY_RESTRICTED_OPERATION, while migration SQL always runs as the
- * caller.  Each statement names everything with its schema (operators
- * included) and takes typed parameters, so the caller's search_path cannot
- * redirect it.  Plans are prepared once per session.
+ * caller.  As in a SECURITY DEFINER function with a pinned search_path,
+ * they also run with search_path = pg_catalog, pg_temp, so that nothing the
+ * caller created can stand in for a function or operator; the statements
+ * name their tables with the schema besides.  Plans are prepared once per
+ * session.
  *
  * src/migrate_catalog.c
  *
@@ -28,7 +30,9 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -41,31 +45,6 @@
  */
 #define MIGRATE_LOCK_KEY1	0x64626f70
 #define MIGRATE_LOCK_KEY2	1
-
-/*
- * Take the migration lock for the rest of the transaction.  A transaction
- * that works from one snapshot (REPEATABLE READ, SERIALIZABLE) and had to
- * wait would not see what the holder committed, and would apply the same
- * migrations again: it fails with a serialization failure instead.
- */
-void
-migrate_lock(void)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGRATE_LOCK_KEY1,
-						 MIGRATE_LOCK_KEY2, 2);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
-		return;
-
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	if (IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access due to concurrent migrations"),
-				 errdetail("Another transaction held the migration lock; what it committed is not visible to this transaction's snapshot."),
-				 errhint("Retry the transaction.")));
-}
 
 /* The role the catalog writes run as: the owner of schema_migrations */
 static Oid
@@ -85,21 +64,28 @@ catalog_owner(void)
 }
 
 /*
- * Run the statement sql, prepared once into *plan, as the catalog owner;
- * returns the number of rows processed.
+ * Run the statement sql, prepared once into *plan, as the catalog owner
+ * with a pinned search_path; returns the number of rows processed.  With a
+ * valid snapshot, the statement reads as of that snapshot.
  */
 static uint64
-catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
-			 Datum *values, const char *nulls)
+catalog_exec_snapshot(SPIPlanPtr *plan, const char *sql, int nargs,
+					  Oid *types, Datum *values, const char *nulls,
+					  Snapshot snapshot)
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			save_nestlevel;
 	int			rc;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(catalog_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 
 	if (*plan == NULL)
 	{
@@ -111,12 +97,80 @@ catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
 		SPI_keepplan(p);
 		*plan = p;
 	}
-	rc = SPI_execute_plan(*plan, values, nulls, false, 0);
+	if (snapshot != InvalidSnapshot)
+		rc = SPI_execute_snapshot(*plan, values, nulls, snapshot,
+								  InvalidSnapshot, true, false, 0);
+	else
+		rc = SPI_execute_plan(*plan, values, nulls, false, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return SPI_processed;
+}
+
+static uint64
+catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+			 Datum *values, const char *nulls)
+{
+	return catalog_exec_snapshot(plan, sql, nargs, types, values, nulls,
+								 InvalidSnapshot);
+}
+
+/*
+ * A summary of the catalog as snapshot sees it: the applied versions with
+ * their checksums, and the number of events, which grows with every
+ * rollback, baseline and repair.
+ */
+static char *
+catalog_summary(Snapshot snapshot)
+{
+	static SPIPlanPtr plan;
+	char	   *summary;
+
+	catalog_exec_snapshot(&plan,
+						  "SELECT (SELECT count(*) FROM dbops.migration_events)::text "
+						  "|| ' ' || coalesce((SELECT string_agg(version || ':' || checksum, ',' "
+						  "ORDER BY version COLLATE \"C\") FROM dbops.schema_migrations), '')",
+						  0, NULL, NULL, NULL, snapshot);
+	summary = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return summary;
+}
+
+/*
+ * Take the migration lock for the rest of the transaction.
+ *
+ * A transaction that works from one snapshot (REPEATABLE READ,
+ * SERIALIZABLE) would not see what another transaction committed to the
+ * catalog after that snapshot was taken, and would apply the same
+ * migrations again.  It fails with a serialization failure instead, when it
+ * had to wait for the lock or when the catalog changed since its snapshot.
+ * The caller is connected to SPI.
+ */
+void
+migrate_lock(void)
+{
+	LOCKTAG		tag;
+	bool		waited = false;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGRATE_LOCK_KEY1,
+						 MIGRATE_LOCK_KEY2, 2);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		waited = true;
+	}
+
+	if (IsolationUsesXactSnapshot() &&
+		(waited || strcmp(catalog_summary(GetTransactionSnapshot()),
+						  catalog_summary(GetLatestSnapshot())) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent migrations"),
+				 errdetail("Another transaction changed the migration catalog after this transaction's snapshot was taken."),
+				 errhint("Retry the transaction.")));
 }
 
 /* A text Datum and its null flag from a string that may be NULL */

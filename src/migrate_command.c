@@ -215,8 +215,7 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("migration \"%s\" cannot run inside a transaction",
 							m->label),
-					 errdetail("Its up SQL starts with \"%s\".",
-							   MIGRATE_NO_TRANSACTION_MARK),
+					 errdetail_internal("%s", m->no_transaction),
 					 errhint("The dbops background worker runs such migrations at top level; nothing was applied.")));
 
 		pa = palloc0(sizeof(PlannedApply));
@@ -232,6 +231,10 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 	return plan;
 }
 
+/*
+ * Apply the pending migrations of source, up to and including target when
+ * given, or only report them on a dry run.
+ */
 void
 migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 			  const char *target, bool dry_run, bool allow_out_of_order)
@@ -300,7 +303,9 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 		if (steps > list_length(applied))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot roll back %d migrations", steps),
+					 errmsg_plural("cannot roll back %d migration",
+									"cannot roll back %d migrations",
+									steps, steps),
 					 errdetail_plural("Only %d migration is applied.",
 									  "Only %d migrations are applied.",
 									  list_length(applied),

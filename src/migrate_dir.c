@@ -9,6 +9,10 @@
  *		V<version>__<desc>.sql, U<version>__<desc>.sql	Flyway
  *		sqitch.plan with deploy/, revert/, verify/		Sqitch (migrate_sqitch.c)
  *
+ * Diesel's sidecar metadata.toml may say run_in_transaction = false, and
+ * Flyway's V<version>__<desc>.sql.conf executeInTransaction=false, which
+ * marks the migration like a first line "-- dbops:no-transaction".
+ *
  * Layouts may be mixed.  Entries whose name starts with a dot are skipped;
  * any other entry that fits no layout is an error naming it, as is a down
  * script without an up script.  Messages name entries relative to the
@@ -31,13 +35,17 @@
 
 #include "migrate.h"
 
-/* A down script waiting for the up script with the same pairing key */
-typedef struct PendingDown
+/*
+ * A file that belongs to an up script (a down script, or Flyway's script
+ * configuration), waiting for the up script with the same pairing key
+ */
+typedef struct Companion
 {
 	char	   *key;
 	char	   *file;
-	char	   *sql;
-} PendingDown;
+	char	   *text;
+	bool		is_config;
+} Companion;
 
 static int
 name_cmp(const ListCell *a, const ListCell *b)
@@ -85,10 +93,14 @@ migrate_read_file(const char *path, const char *display)
 	char	   *buf;
 	size_t		len = 0;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not read migration file \"%s\": %m", display)));
+				 errmsg("could not open migration file \"%s\": %m", display)));
+	if (fstat(fd, &st) < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat migration file \"%s\": %m", display)));
 	if (st.st_size >= MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -141,6 +153,8 @@ has_name(List *names, const char *name)
 	return false;
 }
 
+static void no_layout(const char *display, bool in_migration_dir) pg_attribute_noreturn();
+
 static void
 no_layout(const char *display, bool in_migration_dir)
 {
@@ -149,7 +163,7 @@ no_layout(const char *display, bool in_migration_dir)
 			 errmsg("file \"%s\" in migrations directory fits no layout",
 					display),
 			 in_migration_dir ?
-			 errdetail("A migration directory holds up.sql, down.sql and verify.sql.") :
+			 errdetail("A migration directory holds up.sql, down.sql, verify.sql and metadata.toml.") :
 			 errdetail("Expected <version>_<name>.up.sql or .down.sql (golang-migrate), V<version>__<description>.sql or U<version>__<description>.sql (Flyway), or a directory <version>_<name> with up.sql (Hasura, Diesel); versions start with a digit.")));
 }
 
@@ -167,6 +181,48 @@ split_version(const char *stem, char **version, char **name)
 	*version = sep ? pnstrdup(stem, sep - stem) : pstrdup(stem);
 	*name = pstrdup(sep ? sep + 1 : "");
 	return true;
+}
+
+/*
+ * Does a configuration file set key to false?  Diesel's metadata.toml
+ * (run_in_transaction = false) and Flyway's script configuration
+ * (executeInTransaction=false) both write one "key = value" per line, and
+ * only that key matters here, so a line-wise look suffices: key, "=",
+ * false, and perhaps a comment.
+ */
+static bool
+config_sets_false(const char *text, const char *key)
+{
+	size_t		keylen = strlen(key);
+	const char *line = text;
+
+	while (line != NULL && *line != '\0')
+	{
+		const char *p = line;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, key, keylen) == 0)
+		{
+			for (p += keylen; *p == ' ' || *p == '\t'; p++)
+				;
+			if (*p++ == '=')
+			{
+				while (*p == ' ' || *p == '\t')
+					p++;
+				if (strncmp(p, "false", 5) == 0)
+				{
+					for (p += 5; *p == ' ' || *p == '\t' || *p == '\r'; p++)
+						;
+					return *p == '\n' || *p == '#' || *p == '\0';
+				}
+			}
+		}
+		line = strchr(line, '\n');
+		if (line != NULL)
+			line++;
+	}
+	return false;
 }
 
 /* A Hasura or Diesel migration: directory <version>_<name> */
@@ -189,7 +245,7 @@ read_migration_dir(const char *path, const char *dirname)
 		char	   *f = lfirst(lc);
 
 		if (strcmp(f, "up.sql") != 0 && strcmp(f, "down.sql") != 0 &&
-			strcmp(f, "verify.sql") != 0)
+			strcmp(f, "verify.sql") != 0 && strcmp(f, "metadata.toml") != 0)
 			no_layout(psprintf("%s/%s", dirname, f), true);
 	}
 	if (!has_name(files, "up.sql"))
@@ -209,6 +265,11 @@ read_migration_dir(const char *path, const char *dirname)
 	if (has_name(files, "verify.sql"))
 		m->verify_sql = migrate_read_file(psprintf("%s/verify.sql", subdir),
 										  psprintf("%s/verify.sql", dirname));
+	if (has_name(files, "metadata.toml") &&
+		config_sets_false(migrate_read_file(psprintf("%s/metadata.toml", subdir),
+											psprintf("%s/metadata.toml", dirname)),
+						  "run_in_transaction"))
+		m->no_transaction = "Its metadata.toml sets run_in_transaction = false.";
 	return m;
 }
 
@@ -241,19 +302,41 @@ pairing_key(const char *file)
 }
 
 /*
- * A migration file in the golang-migrate or Flyway layout.  An up script
- * becomes a migration, appended to *ups; a down script is kept in *downs
- * until every up script is known.
+ * Is file a Flyway script, V<version>__<desc>.sql or U<version>__<desc>.sql?
+ * Then say which, with its version and description.
+ */
+static bool
+flyway_name(const char *file, bool *up, char **version, char **name)
+{
+	char	   *stem;
+	char	   *sep;
+
+	if ((file[0] != 'V' && file[0] != 'U') ||
+		!strip_suffix(file + 1, ".sql", &stem) ||
+		(sep = strstr(stem, "__")) == NULL ||
+		!isdigit((unsigned char) stem[0]))
+		return false;
+	*up = file[0] == 'V';
+	*version = pnstrdup(stem, sep - stem);
+	*name = pstrdup(sep + 2);
+	return true;
+}
+
+/*
+ * A file in the golang-migrate or Flyway layout.  An up script becomes a
+ * migration, appended to *ups; a down script or a Flyway script
+ * configuration is kept in *companions until every up script is known.
  */
 static void
 read_migration_file(const char *path, const char *file, List **ups,
-					List **downs)
+					List **companions)
 {
 	char	   *full = psprintf("%s/%s", path, file);
 	char	   *stem;
 	char	   *version;
 	char	   *name;
 	bool		up;
+	Companion  *c;
 
 	if ((up = strip_suffix(file, ".up.sql", &stem)) ||
 		strip_suffix(file, ".down.sql", &stem))
@@ -261,68 +344,77 @@ read_migration_file(const char *path, const char *file, List **ups,
 		if (!split_version(stem, &version, &name))
 			no_layout(file, false);
 	}
-	else if ((file[0] == 'V' || file[0] == 'U') &&
-			 strip_suffix(file + 1, ".sql", &stem) &&
-			 strstr(stem, "__") != NULL &&
-			 isdigit((unsigned char) stem[0]))
+	else if (!flyway_name(file, &up, &version, &name))
 	{
-		char	   *sep = strstr(stem, "__");
-
-		up = file[0] == 'V';
-		version = pnstrdup(stem, sep - stem);
-		name = pstrdup(sep + 2);
-	}
-	else
-	{
-		no_layout(file, false);
-		return;					/* keep compiler quiet */
+		/* Flyway's configuration of a V script: V1__init.sql.conf */
+		if (!strip_suffix(file, ".conf", &stem) ||
+			!flyway_name(stem, &up, &version, &name) || !up)
+			no_layout(file, false);
+		up = false;
 	}
 
 	if (up)
+	{
 		*ups = lappend(*ups, migrate_source_new(version, name, file,
 												migrate_read_file(full, file),
 												file));
-	else
-	{
-		PendingDown *d = palloc(sizeof(PendingDown));
-
-		d->key = pairing_key(file);
-		d->file = pstrdup(file);
-		d->sql = migrate_read_file(full, file);
-		*downs = lappend(*downs, d);
+		return;
 	}
+	c = palloc(sizeof(Companion));
+	c->is_config = strip_suffix(file, ".conf", &stem);
+	c->key = pairing_key(c->is_config ? stem : file);
+	c->file = pstrdup(file);
+	c->text = migrate_read_file(full, file);
+	*companions = lappend(*companions, c);
 }
 
 /*
- * Give each down script to its up script.  The ups list also holds the
+ * Give each companion file to its up script.  The ups list also holds the
  * Hasura directories, whose up file "up.sql" pairs with nothing.
  */
 static void
-attach_downs(List *ups, List *downs)
+attach_companions(List *ups, List *companions)
 {
-	ListCell   *dc;
-	ListCell   *uc;
+	char	  **keys = palloc(Max(list_length(ups), 1) * sizeof(char *));
+	ListCell   *lc;
 
-	foreach(dc, downs)
+	foreach(lc, ups)
 	{
-		PendingDown *d = lfirst(dc);
+		Migration  *m = lfirst(lc);
+
+		keys[foreach_current_index(lc)] =
+			strcmp(m->up_file, "up.sql") != 0 ? pairing_key(m->up_file) : NULL;
+	}
+
+	foreach(lc, companions)
+	{
+		Companion  *c = lfirst(lc);
 		Migration  *match = NULL;
 
-		foreach(uc, ups)
-		{
-			Migration  *m = lfirst(uc);
-
-			if (strcmp(m->up_file, "up.sql") != 0 &&
-				strcmp(pairing_key(m->up_file), d->key) == 0)
-				match = m;
-		}
+		for (int i = 0; i < list_length(ups) && match == NULL; i++)
+			if (keys[i] != NULL && strcmp(keys[i], c->key) == 0)
+				match = list_nth(ups, i);
 		if (match == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("down file \"%s\" in migrations directory has no up file",
-							d->file)));
-		match->down_sql = d->sql;
-		match->down_file = d->file;
+					 errmsg("file \"%s\" in migrations directory has no up file",
+							c->file)));
+		if (c->is_config)
+		{
+			if (config_sets_false(c->text, "executeInTransaction"))
+				match->no_transaction =
+					psprintf("Its %s sets executeInTransaction=false.", c->file);
+			continue;
+		}
+		if (match->down_sql != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("migration \"%s\" has two down files in migrations directory",
+							match->label),
+					 errdetail("\"%s\" and \"%s\" are both its down file.",
+							   match->down_file, c->file)));
+		match->down_sql = c->text;
+		match->down_file = c->file;
 	}
 }
 
@@ -335,7 +427,7 @@ migrate_source_read_dir(const char *path)
 {
 	List	   *names;
 	List	   *ups = NIL;
-	List	   *downs = NIL;
+	List	   *companions = NIL;
 	ListCell   *lc;
 
 	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
@@ -365,10 +457,10 @@ migrate_source_read_dir(const char *path)
 		if (S_ISDIR(st.st_mode))
 			ups = lappend(ups, read_migration_dir(path, name));
 		else if (S_ISREG(st.st_mode))
-			read_migration_file(path, name, &ups, &downs);
+			read_migration_file(path, name, &ups, &companions);
 		else
 			no_layout(name, false);
 	}
-	attach_downs(ups, downs);
+	attach_companions(ups, companions);
 	return migrate_source_from_list(ups);
 }

@@ -33,16 +33,24 @@ char_to_byte(const char *s, int len, int chars)
 	return Min(off, len);
 }
 
-/* 1-based line number of byte offset in sql */
+/*
+ * 1-based line number of byte offset in the script.  Notices get a context
+ * too, and a long script may raise many, in order: counting on from the
+ * last answer keeps that linear.
+ */
 static int
-line_of(const char *sql, int offset)
+line_of(MigrationErrorContext *ctx, int offset)
 {
-	int			line = 1;
-
-	for (int i = 0; i < offset && sql[i] != '\0'; i++)
-		if (sql[i] == '\n')
-			line++;
-	return line;
+	if (offset < ctx->counted_offset)
+	{
+		ctx->counted_offset = 0;
+		ctx->counted_line = 1;
+	}
+	for (; ctx->counted_offset < offset && ctx->sql[ctx->counted_offset] != '\0';
+		 ctx->counted_offset++)
+		if (ctx->sql[ctx->counted_offset] == '\n')
+			ctx->counted_line++;
+	return ctx->counted_line;
 }
 
 static void
@@ -78,7 +86,7 @@ migrate_error_callback(void *arg)
 	ctx->error_offset = offset;
 	if (offset >= 0)
 		errcontext("migration %s, %s line %d",
-				   ctx->label, ctx->file, line_of(ctx->sql, offset));
+				   ctx->label, ctx->file, line_of(ctx, offset));
 	else
 		errcontext("migration %s, %s", ctx->label, ctx->file);
 }
@@ -94,6 +102,8 @@ migrate_errcontext_push(MigrationErrorContext *ctx, const char *label,
 	ctx->stmt_offset = -1;
 	ctx->stmt_length = 0;
 	ctx->error_offset = -1;
+	ctx->counted_offset = 0;
+	ctx->counted_line = 1;
 	ctx->callback.callback = migrate_error_callback;
 	ctx->callback.arg = ctx;
 	ctx->callback.previous = error_context_stack;

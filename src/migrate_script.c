@@ -12,8 +12,8 @@
  * script, BEGIN ... ROLLBACK, which is how Sqitch writes them: verify
  * scripts always run in a subtransaction that is rolled back).  Anything
  * else that would end or split the transaction is refused with the file and
- * line.  psql-only syntax (backslash commands, COPY FROM STDIN with inline
- * data) is refused the same way instead of failing half-way.
+ * line.  psql-only syntax (backslash commands, variables, COPY FROM STDIN
+ * with inline data) is refused the same way instead of failing half-way.
  *
  * src/migrate_script.c
  *
@@ -58,7 +58,7 @@ skip_blanks(const char *sql, int offset, int end)
 		else
 			break;
 	}
-	return offset;
+	return Min(offset, end);
 }
 
 static bool
@@ -154,6 +154,21 @@ explain_psql_syntax(MigrationErrorContext *ctx, int offset)
 				 errmsg("psql meta-command \"%s\" is not supported in migration \"%s\"",
 						pnstrdup(ctx->sql + offset, len), ctx->label),
 				 errdetail("Backslash commands are read by psql; the server cannot run them.")));
+	}
+
+	/* :name, :'name' and :"name" are psql variables */
+	if (ctx->sql[offset] == ':' &&
+		(isalpha((unsigned char) ctx->sql[offset + 1]) ||
+		 ctx->sql[offset + 1] == '_' || ctx->sql[offset + 1] == '\'' ||
+		 ctx->sql[offset + 1] == '"'))
+	{
+		ctx->stmt_offset = offset;
+		ctx->stmt_length = 1;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("psql variable reference is not supported in migration \"%s\"",
+						ctx->label),
+				 errdetail("Variables are substituted by psql before it sends a statement; the server cannot substitute them.")));
 	}
 }
 
@@ -286,7 +301,12 @@ check_transaction_stmt(MigrationErrorContext *ctx, MigrationScriptKind kind,
 			return false;
 
 		case TRANS_STMT_COMMIT:
-			if (*begin_offset < 0 || stmt->chain)
+			if (stmt->chain)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("COMMIT AND CHAIN is not supported in migration \"%s\"",
+								ctx->label)));
+			if (*begin_offset < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
 						 errmsg("COMMIT without a matching BEGIN in migration \"%s\"",

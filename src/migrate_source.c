@@ -74,7 +74,9 @@ migrate_source_new(const char *version, const char *name, const char *origin,
 	m->up_sql = up_sql;
 	m->up_file = pstrdup(up_file);
 	migrate_source_checksum(up_sql, strlen(up_sql), m->checksum);
-	m->no_transaction = migrate_has_no_transaction_mark(up_sql);
+	if (migrate_has_no_transaction_mark(up_sql))
+		m->no_transaction = psprintf("Its up SQL starts with \"%s\".",
+									 MIGRATE_NO_TRANSACTION_MARK);
 	return m;
 }
 

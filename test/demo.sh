@@ -50,7 +50,7 @@ sql -c "$status"
 
 step "roll back the latest migration, with the down SQL stored when it was applied"
 sql -c "SELECT version, name, action FROM dbops.rollback_migrations(steps => 1)"
-sql -c "$status"
+sql -c "$status" -c "SELECT to_regclass('public.customer_totals') IS NULL AS \"view customer_totals is gone\""
 
 step "metadata: track orders, let role demo_customer see only its own rows"
 sql -o /dev/null <<'SQL'

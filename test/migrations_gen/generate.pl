@@ -1,12 +1,17 @@
 #!/usr/bin/perl
 # Copyright (c) dbops contributors
 #
-# test/migrations_gen/generate.pl: writes a directory of migrations in the
-# Hasura layout (<version>_<name>/up.sql, down.sql, sometimes verify.sql) for
-# the 300-migration proof (test/t/021_migrations_300.pl) and the migrations
+# test/migrations_gen/generate.pl: writes a directory of migrations for the
+# 300-migration proof (test/t/021_migrations_300.pl) and the migrations
 # benchmark (test/bench/migrations.sh).
 #
-#   generate.pl --out DIR [--count N] [--seed S] [--trivial]
+#   generate.pl --out DIR [--count N] [--seed S] [--trivial] [--layout L]
+#
+# Layouts: hasura (default; <version>_<name>/up.sql, down.sql, sometimes
+# verify.sql), sqitch (sqitch.plan, deploy/, revert/, verify/, each script
+# wrapped in BEGIN/COMMIT as Sqitch writes them) and dbmate
+# (<version>_<name>.sql with -- migrate:up and -- migrate:down sections).
+# The same seed gives the same migrations in every layout.
 #
 # The default mix is what a real project accumulates: tables, foreign keys,
 # indexes (partial, expression, GIN), views and a materialized view, SQL and
@@ -35,16 +40,17 @@ my $count = 300;
 my $seed = 1;
 my $out;
 my $trivial = 0;
+my $layout = 'hasura';
+my $usage = "usage: $0 --out DIR [--count N] [--seed S] [--trivial] [--layout hasura|sqitch|dbmate]\n";
 GetOptions(
 	'count=i' => \$count,
 	'seed=i' => \$seed,
 	'out=s' => \$out,
-	'trivial' => \$trivial)
-  or die "usage: $0 --out DIR [--count N] [--seed S] [--trivial]\n";
-die "usage: $0 --out DIR [--count N] [--seed S] [--trivial]\n"
-  unless defined $out && $count > 0;
+	'trivial' => \$trivial,
+	'layout=s' => \$layout) or die $usage;
+die $usage unless defined $out && $count > 0;
 
-# Park-Miller-style LCG on 31 bits; products stay below 2**62, so integer
+# Park and Miller's minimal standard generator (multiplier 48271); products stay below 2**62, so integer
 # arithmetic is exact on any 64-bit Perl.
 my $rng = $seed % 2147483647 || 1;
 
@@ -67,6 +73,7 @@ my @enums;          # enum types with their current labels
 my @indexes;        # index names that may be renamed
 my %have;           # shared objects already created (shared_object)
 
+# A relation, type or function name not used yet: $base, or $base_2, ...
 sub fresh_name
 {
 	my ($base) = @_;
@@ -79,6 +86,7 @@ sub fresh_name
 	return $name;
 }
 
+# The same for a column of table $t
 sub col_fresh_name
 {
 	my ($t, $base) = @_;
@@ -155,13 +163,11 @@ sub shared_object
 	return ($up, $down);
 }
 
+# A random table, among those $filter accepts if given; undef if none does.
 sub table_of_choice
 {
-	my (%want) = @_;
-	my @ok = grep {
-		my $t = $_;
-		!grep { $want{$_} && !$want{$_}->($t) } keys %want
-	} @tables;
+	my ($filter) = @_;
+	my @ok = grep { !$filter || $filter->($_) } @tables;
 	return @ok ? pick(@ok) : undef;
 }
 
@@ -333,7 +339,7 @@ sub create_function
 
 sub add_updated_at_trigger
 {
-	my $t = table_of_choice(no_updated_at => sub { !find_col($_[0], 'updated_at') }) or return;
+	my $t = table_of_choice(sub { !find_col($_[0], 'updated_at') }) or return;
 	my $tn = $t->{name};
 	# Hasura's console writes this function once and reuses it
 	my ($up, $down) = shared_object('set_current_timestamp_updated_at',
@@ -356,7 +362,7 @@ sub add_updated_at_trigger
 
 sub add_audit_trigger
 {
-	my $t = table_of_choice(unaudited => sub { !$_[0]{audited} }) or return;
+	my $t = table_of_choice(sub { !$_[0]{audited} }) or return;
 	my $tn = $t->{name};
 	my ($up, $down) = shared_object('audit_log',
 		"CREATE TABLE public.audit_log (\n"
@@ -652,6 +658,49 @@ sub write_file
 	close($fh) or die "could not write \"$path\": $!\n";
 }
 
+# The layouts: each writes one migration (its position, "<version>_<name>"
+# as id, and its scripts) below $out.
+sub write_hasura
+{
+	my ($i, $id, $up, $down, $verify) = @_;
+	mkdir("$out/$id") or die "could not create directory \"$out/$id\": $!\n";
+	write_file("$out/$id/up.sql", $up);
+	write_file("$out/$id/down.sql", $down);
+	write_file("$out/$id/verify.sql", $verify) if defined $verify;
+}
+
+# Sqitch: the plan gives the order; scripts carry the BEGIN/COMMIT (verify:
+# BEGIN/ROLLBACK) that `sqitch add` templates write.
+sub write_sqitch
+{
+	my ($i, $id, $up, $down, $verify) = @_;
+	if ($i == 1)
+	{
+		make_path(map { "$out/$_" } qw(deploy revert verify));
+		write_file("$out/sqitch.conf", "[core]\n\tengine = pg\n");
+		write_file("$out/sqitch.plan",
+			"%syntax-version=1.0.0\n%project=generated\n\n");
+	}
+	open(my $plan, '>>', "$out/sqitch.plan") or die "could not write \"$out/sqitch.plan\": $!\n";
+	print $plan "$id 2026-01-01T00:00:00Z Generator <generator\@example.invalid> # migration $i\n";
+	close($plan) or die "could not write \"$out/sqitch.plan\": $!\n";
+	write_file("$out/deploy/$id.sql", "-- Deploy generated:$id to pg\n\nBEGIN;\n\n${up}\nCOMMIT;\n");
+	write_file("$out/revert/$id.sql", "-- Revert generated:$id from pg\n\nBEGIN;\n\n${down}\nCOMMIT;\n");
+	write_file("$out/verify/$id.sql", "-- Verify generated:$id on pg\n\nBEGIN;\n\n${verify}\nROLLBACK;\n")
+	  if defined $verify;
+}
+
+# dbmate: one file per migration, up and down sections.
+sub write_dbmate
+{
+	my ($i, $id, $up, $down) = @_;
+	write_file("$out/$id.sql", "-- migrate:up\n${up}\n-- migrate:down\n${down}");
+}
+
+my %layouts = (hasura => \&write_hasura, sqitch => \&write_sqitch, dbmate => \&write_dbmate);
+my $writer = $layouts{$layout}
+  or die "unrecognized layout \"$layout\" (hasura, sqitch or dbmate)\n";
+
 # Hasura names versions after the creation time in milliseconds.
 make_path($out);
 my $version = 1700000000000;
@@ -659,9 +708,5 @@ for my $i (1 .. $count)
 {
 	my ($name, $up, $down, $verify) = $trivial ? trivial_migration($i) : next_migration();
 	$version += 60000 + rnd(3600) * 1000;
-	my $dir = "$out/${version}_$name";
-	mkdir($dir) or die "could not create directory \"$dir\": $!\n";
-	write_file("$dir/up.sql", $up);
-	write_file("$dir/down.sql", $down);
-	write_file("$dir/verify.sql", $verify) if defined $verify && !$trivial;
+	$writer->($i, "${version}_$name", $up, $down, $verify);
 }

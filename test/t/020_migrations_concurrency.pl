@@ -4,9 +4,11 @@
 # on the migration lock (a transaction-scoped advisory lock, visible in
 # pg_locks and as wait event "advisory"), then finds the work done, so every
 # migration runs exactly once.  If the holder rolls back, the waiter applies
-# everything itself.  Under REPEATABLE READ a session that had to wait cannot
-# see what the holder committed, so it fails with a serialization failure
-# (SQLSTATE 40001) instead of applying the migrations a second time.
+# everything itself.  A tool holding the documented lock keeps dbops out, and
+# rollback_migrations waits for the same lock.  Under REPEATABLE READ a
+# session that had to wait cannot see what the holder committed, so it fails
+# with a serialization failure (SQLSTATE 40001) instead of applying the
+# migrations a second time.  Last, two sessions race in autocommit.
 use strict;
 use warnings FATAL => 'all';
 
@@ -98,7 +100,8 @@ sub start_query
 
 # One case: in a fresh database, a first session runs $hold in an open
 # transaction, which takes the migration lock; a second session (after
-# $begin, if given) starts applying the directory and must wait for the lock;
+# $begin, if given) starts applying the directory (or runs $wait) and must
+# wait for the lock;
 # the first session then ends with $end.  Returns what the first session's
 # $hold printed, the second session's output and whether it failed (with its
 # stderr), and the two backends' pids.
@@ -118,7 +121,7 @@ sub lock_case
 	$s1->query_safe('BEGIN');
 	$r{held} = $s1->query_safe($c{hold});
 	$s2->query_safe($c{begin}) if $c{begin};
-	start_query($s2, $apply);
+	start_query($s2, $c{wait} // $apply);
 	waits_for_lock($db, $r{pid2}, $r{pid1}, $c{what});
 	is($node->safe_psql($db, 'SELECT count(*) FROM dbops.schema_migrations'),
 		0, "$c{what}: nothing is visible while the first session holds the lock");
@@ -160,6 +163,19 @@ is($node->safe_psql('rollback_case', "SELECT count(*) FROM applied_log WHERE pid
 	end => 'COMMIT');
 is($r{out}, "$count\ndone", 'apply runs once the tool releases the lock');
 applied_once('tool_case', 'a tool held the lock');
+
+# Rollback takes the same lock: it waits, then sees the committed batch and
+# rolls back its last migration.
+%r = lock_case(
+	db => 'rollback_waits',
+	what => 'rollback waits for apply',
+	hold => $apply,
+	wait => 'SELECT version FROM dbops.rollback_migrations(steps => 1);',
+	end => 'COMMIT');
+is($r{out}, sprintf("%03d\ndone", $count), 'the waiting rollback rolls back the last migration');
+is($node->safe_psql('rollback_waits',
+		"SELECT count(*), to_regclass('t$count') IS NULL FROM dbops.schema_migrations"),
+	($count - 1) . '|t', 'rollback after the wait: one migration fewer, its table gone');
 
 # REPEATABLE READ: the waiter's snapshot predates the holder's commit.
 %r = lock_case(

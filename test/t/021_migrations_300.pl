@@ -7,12 +7,14 @@
 # rolled back part way and completely, and applied again.  After every step
 # the schema that pg_dump sees must be byte for byte the schema that psql
 # makes of the same SQL, so dbops runs each file exactly as written, and
-# every stored down SQL undoes its migration.
+# every stored down SQL undoes its migration.  The same project given as a
+# jsonb document, or written as a Sqitch project, must do the same.
 use strict;
 use warnings FATAL => 'all';
 
 use Digest::SHA qw(sha256_hex);
 use FindBin;
+use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -23,10 +25,16 @@ my $mid = 180;    # the partial rollback goes back to this migration
 my $seed = $ENV{MIGRATIONS_SEED} // 1;
 note "generator seed $seed";
 
+sub generate
+{
+	my ($out, @layout) = @_;
+	system($^X, "$FindBin::RealBin/../migrations_gen/generate.pl",
+		'--out', $out, '--count', $count, '--seed', $seed, @layout) == 0
+	  or BAIL_OUT('the migrations generator failed');
+}
+
 my $dir = "$PostgreSQL::Test::Utils::tmp_check/migrations_300";
-system($^X, "$FindBin::RealBin/../migrations_gen/generate.pl",
-	'--out', $dir, '--count', $count, '--seed', $seed) == 0
-  or BAIL_OUT('the migrations generator failed');
+generate($dir);
 
 opendir(my $dh, $dir) or die "could not open directory \"$dir\": $!";
 my @migrations = sort grep { !/^\./ } readdir($dh);
@@ -114,9 +122,9 @@ is(schema_dump('migrated'), $ref{empty},
 # Differences are shown as a short unified diff rather than two dumps.
 sub same_schema
 {
-	my ($state, $test) = @_;
+	my ($state, $test, $db) = @_;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
-	my $got = schema_dump('migrated');
+	my $got = schema_dump($db // 'migrated');
 	return pass($test) if $got eq $ref{$state};
 	my ($g, $e) = ("$tmp/got.sql", "$tmp/expected.sql");
 	unlink($g, $e);
@@ -127,7 +135,11 @@ sub same_schema
 	diag(join "\n", grep { defined } (split /\n/, $diff)[ 0 .. 60 ]);
 }
 
-sub query { return $node->safe_psql('migrated', $_[0]); }
+sub query { return $node->safe_psql($_[1] // 'migrated', $_[0]); }
+
+is(query("SELECT count(*) FROM dbops.apply_migrations('$dir', dry_run => true) WHERE action = 'would apply'"),
+	$count, "a dry run lists all $count migrations");
+same_schema('empty', 'a dry run changes nothing');
 
 is(query("SELECT count(*) FROM dbops.apply_migrations('$dir') WHERE action = 'applied'"),
 	$count, "apply_migrations applies all $count migrations");
@@ -155,6 +167,8 @@ is(query("SELECT count(*) FROM dbops.rollback_migrations(target_version => '$mid
 same_schema('mid', "after rolling back to migration $mid");
 is(query('SELECT max(version) FROM dbops.schema_migrations'), $mid_version,
 	'the target version stays applied');
+is(query("SELECT state, count(*) FROM dbops.migration_status('$dir') GROUP BY 1 ORDER BY 1"),
+	"applied|$mid\npending|" . ($count - $mid), 'migration_status after the partial rollback');
 
 is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $mid)"),
 	$mid, 'rollback by steps rolls back the rest');
@@ -167,6 +181,50 @@ same_schema('mid', 'after applying up to the target');
 is(query("SELECT count(*) FROM dbops.apply_migrations('$dir')"),
 	$count - $mid, 'apply the rest');
 same_schema('full', 'after applying again: the schema psql makes');
+
+# The document form, for clients that read the files on their own machine:
+# the same project as one jsonb array makes the same schema, records the
+# same checksums and rolls back as completely.
+my @doc;
+for my $m (@migrations)
+{
+	my ($v, $n) = $m =~ /^(\d+)_(.*)$/;
+	my %item = (version => $v, name => $n);
+	for my $script (qw(up down verify))
+	{
+		$item{$script} = slurp_file("$dir/$m/$script.sql")
+		  if -e "$dir/$m/$script.sql";
+	}
+	push @doc, \%item;
+}
+my $json = JSON::PP->new->canonical->encode(\@doc);
+die 'the document contains its own quote' if $json =~ /\$doc\$/;
+$node->safe_psql('postgres', 'CREATE DATABASE migrated_json');
+$node->safe_psql('migrated_json', 'CREATE EXTENSION dbops');
+is(query("SELECT count(*) FROM dbops.apply_migrations(\$doc\$$json\$doc\$::jsonb)", 'migrated_json'),
+	$count, 'the jsonb form applies the same project');
+same_schema('full', 'jsonb form: the schema psql makes', 'migrated_json');
+my $sums = 'SELECT string_agg(checksum, \',\' ORDER BY version) FROM dbops.schema_migrations';
+is(query($sums, 'migrated_json'), query($sums), 'both forms record the same checksums');
+is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $count)", 'migrated_json'),
+	$count, 'jsonb form: roll back everything');
+same_schema('empty', 'jsonb form: back to the initial schema', 'migrated_json');
+
+# The same project as Sqitch writes it: every script wrapped in BEGIN and
+# COMMIT (verify: BEGIN and ROLLBACK), the order in sqitch.plan.  The batch
+# is already one transaction, so dbops drops the wrapping and must make the
+# same schema.
+my $sqitch_dir = "$tmp/migrations_300_sqitch";
+generate($sqitch_dir, '--layout', 'sqitch');
+$node->safe_psql('postgres', 'CREATE DATABASE migrated_sqitch');
+$node->safe_psql('migrated_sqitch', 'CREATE EXTENSION dbops');
+is(query("SET client_min_messages = warning; SELECT count(*) FROM dbops.apply_migrations('$sqitch_dir')",
+		'migrated_sqitch'),
+	$count, 'the Sqitch project applies');
+same_schema('full', 'Sqitch project: the schema psql makes', 'migrated_sqitch');
+is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $count)", 'migrated_sqitch'),
+	$count, 'Sqitch project: roll back everything');
+same_schema('empty', 'Sqitch project: back to the initial schema', 'migrated_sqitch');
 
 $node->stop;
 done_testing();
