@@ -29,6 +29,7 @@ sql() { as_postgres psql -X -v ON_ERROR_STOP=1 -q "$@"; }
 archive=$(pg_config --bindir)/dbops_archive
 repo=file://$work/repo
 mkdir -p "$work/repo"
+chown postgres: "$work/repo" 2>/dev/null || true
 
 step "starting a throwaway cluster, archiving WAL to $repo"
 cluster_start "$work/pg" "shared_preload_libraries = 'dbops'" "wal_level = replica" \
@@ -79,22 +80,39 @@ echo "SELECT dbops.import_metadata(:'doc')" | sql -o /dev/null -v doc="$(cat "$w
 sql -Atc 'SELECT jsonb_pretty(dbops.export_metadata())' >"$work/metadata2.json"
 cmp "$work/metadata.json" "$work/metadata2.json" && echo "re-exported metadata is byte-identical"
 
+# Wait until the segment holding the current position is archived; stop
+# with the server's log if archive_command fails instead.
+wait_archived() {
+	local last done_wal failed
+	last=$(sql -Atc "SELECT pg_walfile_name(pg_current_wal_lsn())")
+	sql -Atc "SELECT pg_switch_wal()" >/dev/null
+	for _ in $(seq 1 300); do
+		done_wal=$(sql -Atc "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+		[[ "$done_wal" < "$last" ]] || return 0
+		failed=$(sql -Atc "SELECT failed_count FROM pg_stat_archiver")
+		if [ "$failed" -gt 0 ]; then
+			echo "archive_command failed:" >&2
+			grep -A2 'archive command failed' "$work/pg/server.log" | tail -n 6 >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "WAL $last not archived after 30 s" >&2
+	return 1
+}
+
 step "WAL archiving: base backup, a restore point, more changes, WAL archived"
+wait_archived
 # -X none: the backup is consistent only with WAL from the archive, so the
 # recovery below replays through dbops_archive wal-fetch alone.
 mkdir -m 700 "$work/restore" && chown postgres: "$work/restore" 2>/dev/null || true
 as_postgres "$PG_BINDIR/pg_basebackup" -D "$work/restore" -X none -c fast
 sql -c "INSERT INTO orders (customer_id, total) VALUES (2, 40)" \
-	-c "SELECT pg_create_restore_point('demo_before_mistake')" \
-	-c "DELETE FROM orders" \
-	-c "SELECT pg_switch_wal()" >/dev/null
-last=$(sql -Atc "SELECT pg_walfile_name(pg_current_wal_lsn())")
-for _ in $(seq 1 100); do
-	done_wal=$(sql -Atc "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-	[[ "$done_wal" < "$last" ]] || break
-	sleep 0.1
-done
-echo "archived up to $done_wal; the repository holds:"
+	-c "SELECT pg_create_restore_point('demo_before_mistake')" >/dev/null
+before=$(sql -Atc 'SELECT count(*) FROM orders')
+sql -c "DELETE FROM orders" >/dev/null
+wait_archived
+echo "archived up to $(sql -Atc 'SELECT last_archived_wal FROM pg_stat_archiver'); the repository holds:"
 (cd "$work/repo" && find wal -type f | sort | sed 's/^/  /')
 
 step "point-in-time recovery to 'demo_before_mistake' through dbops_archive wal-fetch"
@@ -107,15 +125,20 @@ recovery_target_name = 'demo_before_mistake'
 recovery_target_action = 'promote'
 CONF
 touch "$work/restore/recovery.signal"
-as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -l "$work/restore.log" -w start >/dev/null
+as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -l "$work/pg/restore.log" -w start >/dev/null
 for _ in $(seq 1 100); do
 	[ "$(sql -p "$rport" -Atc 'SELECT pg_is_in_recovery()')" = f ] && break
 	sleep 0.1
 done
 echo "orders on the primary after the mistake: $(sql -Atc 'SELECT count(*) FROM orders')"
-echo "orders on the recovered copy:            $(sql -p "$rport" -Atc 'SELECT count(*) FROM orders')"
+recovered=$(sql -p "$rport" -Atc 'SELECT count(*) FROM orders')
+echo "orders at the restore point: $before; on the recovered copy: $recovered"
 as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -m fast -w stop >/dev/null
-[ "$(grep -c 'recovery stopping before\|restored log file' "$work/restore.log")" -gt 0 ] &&
-	grep -E 'restored log file|recovery stopping|selected new timeline' "$work/restore.log" | sed 's/^.*LOG: */  /'
+[ "$(grep -c 'recovery stopping before\|restored log file' "$work/pg/restore.log")" -gt 0 ] &&
+	grep -E 'restored log file|recovery stopping|selected new timeline' "$work/pg/restore.log" | sed 's/^.*LOG: */  /'
+if [ "$recovered" != "$before" ]; then
+	echo "point-in-time recovery check failed" >&2
+	exit 1
+fi
 
 step "demo finished"
