@@ -11,6 +11,7 @@ use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use JSON::PP;
 
 # Roles are cluster-wide: each cluster needs its own.
 my $roles = q{
@@ -21,9 +22,9 @@ CREATE ROLE wf_nobody LOGIN;
 GRANT CREATE ON DATABASE postgres TO wf_admin;
 };
 
-# The schema, applied as plain SQL on both clusters.
+# The schema: one migration, applied by dbops.apply_migrations on both
+# clusters, as the administrator who then owns the tables.
 my $schema = q{
-SET ROLE wf_admin;
 CREATE SCHEMA "Shop.Data";
 GRANT USAGE ON SCHEMA "Shop.Data" TO "Sales Rep", "web.anon";
 CREATE TABLE "Shop.Data".customers (id int PRIMARY KEY, "Name" text, region text);
@@ -39,8 +40,24 @@ CREATE VIEW "Shop.Data".big_orders AS
 INSERT INTO "Shop.Data".customers VALUES (1, 'Ann', 'north'), (2, 'Bo', 'south');
 INSERT INTO "Shop.Data"."Order Lines" VALUES
 	(1, 1, 'Sales Rep', 50, 40), (2, 2, 'someone', 500, 300), (3, 1, 'Sales Rep', 150, 90);
-RESET ROLE;
 };
+my $migrations = encode_json(
+	[
+		{
+			version => '20260101000000',
+			name => 'shop_schema',
+			up => $schema,
+			down => 'DROP SCHEMA "Shop.Data" CASCADE;'
+		}
+	]);
+
+sub apply_schema
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		"SET ROLE wf_admin; SELECT version || ' ' || action FROM dbops.apply_migrations(\$m\$$migrations\$m\$::jsonb)"
+	);
+}
 
 sub new_node
 {
@@ -78,7 +95,7 @@ my $staging = new_node('staging');
 my $production = new_node('production');
 
 # On A (staging): schema, then metadata built one entry at a time.
-$staging->safe_psql('postgres', $schema);
+is(apply_schema($staging), '20260101000000 applied', 'staging: schema applied by dbops.apply_migrations');
 $staging->safe_psql(
 	'postgres', q{
 SET ROLE wf_admin;
@@ -104,9 +121,9 @@ my $export = $staging->safe_psql('postgres',
 	'SELECT jsonb_pretty(dbops.export_metadata())');
 like($export, qr/"version": 2/, 'export carries a version');
 
-# On B (production): the schema (plain SQL for now), some stale metadata,
+# On B (production): the schema migration, some stale metadata,
 # then reset and import in one transaction.
-$production->safe_psql('postgres', $schema);
+is(apply_schema($production), '20260101000000 applied', 'production: the same migration applied');
 $production->safe_psql(
 	'postgres', q{
 SET ROLE wf_admin;
