@@ -32,6 +32,10 @@
 
 #include "cli.h"
 #include "common/logging.h"
+#include "access/xlog_internal.h"
+#include "catalog/pg_control.h"
+#include "parallel.h"
+#include "spool.h"
 #include "wal_name.h"
 
 typedef enum FetchMode
@@ -135,16 +139,87 @@ fetch_object(ArchStorage *storage, const char *object, const ArchKeyring *ring,
 	return st;
 }
 
+/*
+ * Fetch file_name into final, through tmp: nothing appears under final
+ * unless it was verified.
+ */
+static ArchStatus
+fetch_file(ArchCli *cli, const ArchKeyring *ring, const char *file_name,
+		   const char *tmp, const char *final, ArchError *err)
+{
+	char	   *object = arch_wal_object_name(file_name);
+	ArchStorage *storage = NULL;
+	ArchStatus	st;
+
+	st = cli_open_repo(cli, &storage, err);
+	if (st == ARCH_OK)
+		st = fetch_object(storage, object, ring, tmp, err);
+	if (st == ARCH_OK && rename(tmp, final) != 0)
+		st = arch_error(err, ARCH_TRANSIENT, "could not rename file \"%s\" to \"%s\": %s",
+						tmp, final, strerror(errno));
+	if (st != ARCH_OK)
+		unlink(tmp);
+	arch_storage_close(storage);
+	pg_free(object);
+	return st;
+}
+
+/* One call's batch: the file PostgreSQL asked for, then the next ones */
+typedef struct FetchBatch
+{
+	ArchCli    *cli;
+	const ArchKeyring *ring;
+	char	  **names;
+	char	  **tmps;
+	char	  **finals;
+	ArchStatus *status;
+	ArchError  *errors;
+} FetchBatch;
+
+static void
+fetch_job(void *arg, int i)
+{
+	FetchBatch *b = arg;
+
+	b->status[i] = fetch_file(b->cli, b->ring, b->names[i], b->tmps[i],
+							  b->finals[i], &b->errors[i]);
+}
+
+/*
+ * The WAL segment size from pg_control in the working directory, or 0.
+ * Read by hand: the frontend get_controlfile() exits on errors, and an
+ * exit code of our own choosing matters here.
+ */
+static uint64
+fetch_segment_size(void)
+{
+	ControlFileData control;
+	int			fd = open(XLOG_CONTROL_FILE, O_RDONLY | PG_BINARY, 0);
+	bool		ok;
+
+	if (fd < 0)
+		return 0;
+	ok = read(fd, &control, sizeof(control)) == sizeof(control);
+	close(fd);
+	if (!ok || !arch_wal_segment_size_valid(control.xlog_seg_size))
+		return 0;
+	return control.xlog_seg_size;
+}
+
 int
 cmd_wal_fetch(ArchCli *cli)
 {
 	FetchMode	mode = fetch_mode();
 	const char *file_name;
 	const char *dest;
-	char	   *object = NULL;
-	char	   *tmp_path = NULL;
+	ArchWalName wal;
 	ArchKeyring ring;
-	ArchStorage *storage = NULL;
+	FetchBatch	b = {0};
+	char	   *spool = NULL;
+	int64_t		parallel = 1;
+	int64_t		ahead = 0;
+	uint64		seg_size;
+	int			njobs = 1;
 	ArchError	err;
 	ArchStatus	st;
 	int			rc = ARCH_EXIT_OK;
@@ -158,45 +233,95 @@ cmd_wal_fetch(ArchCli *cli)
 	}
 	file_name = cli->argv[0];
 	dest = cli->argv[1];
-	object = arch_wal_object_name(file_name);
-	if (object == NULL)
+	if (!arch_wal_parse(file_name, &wal))
 	{
 		pg_log_error("\"%s\" is not the name of a WAL file", file_name);
 		return fetch_failed(mode, ARCH_FATAL, file_name);
 	}
-	tmp_path = psprintf("%s.dbops.tmp", dest);
 
 	st = cli_load_config(cli, &err);
 	if (st == ARCH_OK)
 		st = cli_load_keyring(cli, &ring, &err);
 	if (st == ARCH_OK)
-		st = cli_open_repo(cli, &storage, &err);
+		st = arch_config_get_int(cli->cfg, "parallel", 1, 64, &parallel, &err);
 	if (st == ARCH_OK)
-		st = fetch_object(storage, object, &ring, tmp_path, &err);
-	if (st == ARCH_OK && rename(tmp_path, dest) != 0)
-		st = arch_error(&err, ARCH_TRANSIENT, "could not rename file \"%s\" to \"%s\": %s",
-						tmp_path, dest, strerror(errno));
-
+		st = arch_config_get_int(cli->cfg, "ahead", 0, 1024, &ahead, &err);
 	if (st != ARCH_OK)
 	{
-		unlink(tmp_path);
-		if (st == ARCH_NOT_FOUND)
-		{
-			/* routine: PostgreSQL asks for files past the end of the archive */
-			pg_log_debug("WAL file \"%s\" is not in repository \"%s\"",
-						 file_name, storage->url.text);
-		}
-		else
-		{
-			cli_log_error(&err);
-			pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
-		}
-		rc = fetch_failed(mode, st, file_name);
+		cli_log_error(&err);
+		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
+		arch_keyring_free(&ring);
+		return fetch_failed(mode, st, file_name);
 	}
 
-	arch_storage_close(storage);
+	/* prefetched by an earlier call: verified already, just move it */
+	if (wal.kind == ARCH_WAL_SEGMENT)
+		spool = spool_dir(cli, "fetch");
+	if (spool != NULL)
+	{
+		char	   *spooled = psprintf("%s/%s", spool, file_name);
+		bool		moved = rename(spooled, dest) == 0;
+
+		pg_free(spooled);
+		if (moved)
+		{
+			pg_log_debug("WAL file \"%s\" was prefetched", file_name);
+			goto done;
+		}
+		/* asked for something else than what we guessed: start afresh */
+		spool_clear(spool);
+	}
+
+	seg_size = spool ? fetch_segment_size() : 0;
+	if (seg_size == 0)
+		ahead = 0;
+	b.cli = cli;
+	b.ring = &ring;
+	b.names = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.tmps = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.finals = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.status = pg_malloc0(sizeof(ArchStatus) * (ahead + 1));
+	b.errors = pg_malloc0(sizeof(ArchError) * (ahead + 1));
+	b.names[0] = pg_strdup(file_name);
+	b.tmps[0] = psprintf("%s.dbops.tmp", dest);
+	b.finals[0] = pg_strdup(dest);
+	for (njobs = 1; njobs <= ahead; njobs++)
+	{
+		b.names[njobs] = pg_malloc(ARCH_WAL_SEGMENT_NAME_LEN + 1);
+		arch_wal_segment_name(b.names[njobs], wal.timeline,
+							  arch_wal_segno(&wal, seg_size) + njobs, seg_size);
+		b.tmps[njobs] = psprintf("%s/.%s.tmp", spool, b.names[njobs]);
+		b.finals[njobs] = psprintf("%s/%s", spool, b.names[njobs]);
+	}
+	parallel_run((int) parallel, njobs, fetch_job, &b);
+
+	st = b.status[0];
+	if (st == ARCH_NOT_FOUND)
+	{
+		/* routine: PostgreSQL asks for files past the end of the archive */
+		pg_log_debug("%s", b.errors[0].message);
+	}
+	else if (st != ARCH_OK)
+	{
+		cli_log_error(&b.errors[0]);
+		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
+	}
+	if (st != ARCH_OK)
+		rc = fetch_failed(mode, st, file_name);
+
+	for (int i = 0; i < njobs; i++)
+	{
+		pg_free(b.names[i]);
+		pg_free(b.tmps[i]);
+		pg_free(b.finals[i]);
+	}
+	pg_free(b.names);
+	pg_free(b.tmps);
+	pg_free(b.finals);
+	pg_free(b.status);
+	pg_free(b.errors);
+done:
+	pg_free(spool);
 	arch_keyring_free(&ring);
-	pg_free(object);
-	pg_free(tmp_path);
 	return rc;
 }

@@ -93,6 +93,29 @@ like($err, qr/warning: dropped WAL file "$seg" from the archive: 1048576 bytes a
 	'... with a loud WARNING');
 like($err, qr/The archive now has a gap/, '... that says what it means');
 
+# --- pushing ahead through a spool: one call pushes what is .ready after it
+my %ahead = (DBOPS_ARCHIVE_REPO => "file://$tmp/ahead", DBOPS_ARCHIVE_SPOOL_PATH => "$tmp/spool");
+mkdir "$tmp/ahead";
+my @segs = map { sprintf('0000000100000000000000%02X', $_) } (0x20 .. 0x23);
+for my $s (@segs)
+{
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$s", "$s " x 1000);
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/archive_status/$s.ready", '');
+}
+($rc, $out, $err) = archive(\%ahead, 'wal-push', "pg_wal/$segs[0]");
+is($rc, 0, 'push with a spool');
+is(scalar(grep { -f "$tmp/ahead/wal/0000000100000000/$_" } @segs), 4,
+	'the call also pushed the three segments ready after it');
+is(scalar(my @m = glob("$tmp/spool/push-*/*.pushed")), 3, 'one marker per segment pushed ahead');
+($rc, $out, $err) = archive(\%ahead,
+	'--verbose', 'wal-push', "pg_wal/$segs[1]");
+is($rc, 0, 'the call for a segment pushed ahead succeeds');
+like($err, qr/WAL file "$segs[1]" was pushed ahead/, '... from its marker');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$segs[2]", 'changed since');
+($rc, $out, $err) = archive(\%ahead, 'wal-push', "pg_wal/$segs[2]");
+is($rc, 4, 'a marker is not trusted for a file changed since: pushed again, and it differs');
+unlink "$pgdata/pg_wal/archive_status/$_.ready" for @segs;
+
 # --- encryption keys
 my $key = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 my $keyfile = "$tmp/archive.key";
