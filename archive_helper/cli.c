@@ -24,6 +24,18 @@ cli_load_config(ArchCli *cli, ArchError *err)
 	return st;
 }
 
+ArchStatus
+cli_begin(ArchCli *cli, ArchKeyring *ring, ArchError *err)
+{
+	ArchStatus	st;
+
+	memset(ring, 0, sizeof(ArchKeyring));
+	st = cli_load_config(cli, err);
+	if (st == ARCH_OK)
+		st = cli_load_keyring(cli, ring, err);
+	return st;
+}
+
 void
 cli_log_error(const ArchError *err)
 {

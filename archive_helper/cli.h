@@ -65,6 +65,9 @@ extern void cmd_check_help(const char *progname);
  */
 extern ArchStatus cli_load_config(ArchCli *cli, ArchError *err);
 
+/* cli_load_config, then cli_load_keyring: where every command starts */
+extern ArchStatus cli_begin(ArchCli *cli, ArchKeyring *ring, ArchError *err);
+
 /* Log an ArchError as pg_log_error plus detail */
 extern void cli_log_error(const ArchError *err);
 

@@ -224,7 +224,6 @@ cmd_wal_fetch(ArchCli *cli)
 	ArchStatus	st;
 	int			rc = ARCH_EXIT_OK;
 
-	memset(&ring, 0, sizeof(ring));
 	if (cli->argc != 2)
 	{
 		pg_log_error("wal-fetch takes two arguments, the WAL file name (%%f) and the path to restore it to (%%p)");
@@ -239,9 +238,7 @@ cmd_wal_fetch(ArchCli *cli)
 		return fetch_failed(mode, ARCH_FATAL, file_name);
 	}
 
-	st = cli_load_config(cli, &err);
-	if (st == ARCH_OK)
-		st = cli_load_keyring(cli, &ring, &err);
+	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
 		st = arch_config_get_int(cli->cfg, "parallel", 1, 64, &parallel, &err);
 	if (st == ARCH_OK)

@@ -396,10 +396,7 @@ cmd_wal_push(ArchCli *cli)
 		return ARCH_EXIT_CONFIG;
 	}
 
-	memset(&ring, 0, sizeof(ring));
-	st = cli_load_config(cli, &err);
-	if (st == ARCH_OK)
-		st = cli_load_keyring(cli, &ring, &err);
+	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
 		st = cli_encode_options(cli, &ring, &opts, &err);
 	if (st == ARCH_OK)

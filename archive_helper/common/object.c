@@ -530,6 +530,20 @@ decoder_start(ArchDecoder *d, ArchError *err)
 	return ARCH_OK;
 }
 
+/* Move input into buf until it holds want bytes (or the input is used up) */
+static void
+gather(uint8_t *buf, size_t *have, size_t want, const uint8_t **p, size_t *len)
+{
+	size_t		take = want - *have;
+
+	if (take > *len)
+		take = *len;
+	memcpy(buf + *have, *p, take);
+	*have += take;
+	*p += take;
+	*len -= take;
+}
+
 ArchStatus
 arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 {
@@ -556,16 +570,7 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 			}
 			if (len == 0)
 				return ARCH_OK;
-			{
-				size_t		take = needed - d->hdr_have;
-
-				if (take > len)
-					take = len;
-				memcpy(d->hdr_bytes + d->hdr_have, p, take);
-				d->hdr_have += take;
-				p += take;
-				len -= take;
-			}
+			gather(d->hdr_bytes, &d->hdr_have, needed, &p, &len);
 		}
 		d->have_header = true;
 		st = decoder_start(d, err);
@@ -579,7 +584,6 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 	while (len > 0)
 	{
 		size_t		full = d->hdr.chunk_size + ARCH_OBJECT_TAG_LEN;
-		size_t		take;
 
 		/* a full chunk followed by more bytes was not the final one */
 		if (d->chunk_have == full)
@@ -589,13 +593,7 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 			if (st != ARCH_OK)
 				return st;
 		}
-		take = full - d->chunk_have;
-		if (take > len)
-			take = len;
-		memcpy(d->chunk + d->chunk_have, p, take);
-		d->chunk_have += take;
-		p += take;
-		len -= take;
+		gather(d->chunk, &d->chunk_have, full, &p, &len);
 	}
 	return ARCH_OK;
 }
