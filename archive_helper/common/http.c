@@ -15,11 +15,14 @@
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -37,21 +40,28 @@ struct ArchHttp
 
 /* ---------------------------------------------------------------- handles */
 
+/*
+ * Once per process: libcurl's global state, and SIGPIPE ignored.  With
+ * CURLOPT_NOSIGNAL (needed with threads) libcurl leaves SIGPIPE to us, and
+ * a store closing a TLS connection must not kill the process: a restore
+ * killed by a signal would abort PostgreSQL's recovery.  Backends ignore
+ * SIGPIPE already, so this changes nothing for the archive module.
+ */
+static void
+arch_http_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	signal(SIGPIPE, SIG_IGN);
+	srand((unsigned int) (time(NULL) ^ getpid()));
+}
+
 ArchHttp *
 arch_http_new(const char *ca_file)
 {
-	static bool initialized = false;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ArchHttp   *http;
 
-	/*
-	 * curl_global_init is not thread-safe in 7.88; the first repository is
-	 * opened before any thread starts.
-	 */
-	if (!initialized)
-	{
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		initialized = true;
-	}
+	pthread_once(&once, arch_http_global_init);
 	http = arch_alloc0(sizeof(ArchHttp));
 	http->ca_file = ca_file ? arch_strdup(ca_file) : NULL;
 	return http;
@@ -290,7 +300,7 @@ arch_http_perform(ArchHttp *http, const ArchHttpRequest *req,
 		case CURLE_SSL_CERTPROBLEM:
 			arch_error(err, ARCH_FATAL, "could not %s: %s", what, curl_easy_strerror(rc));
 			return arch_error_detail(err, ARCH_FATAL,
-									 "The store's TLS certificate could not be verified; give its CA file in the CA file setting.");
+									 "The store's TLS certificate could not be verified; name the CA that signed it in s3-ca-file (AWS_CA_BUNDLE) or azure-ca-file (DBOPS_ARCHIVE_AZURE_CA_FILE).");
 		case CURLE_URL_MALFORMAT:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return arch_error(err, ARCH_FATAL, "could not %s: %s (check the endpoint setting)",

@@ -97,6 +97,19 @@ os_make_cert() {
 	chmod 644 "$dir/cert.pem"
 }
 
+# Split "[--tls] NAME..." into os_tls (0 or 1) and the array os_names.
+os_parse_args() {
+	local arg
+	os_tls=0
+	os_names=()
+	for arg in "$@"; do
+		case "$arg" in
+		--tls) os_tls=1 ;;
+		*) os_names+=("$arg") ;;
+		esac
+	done
+}
+
 os_write_env() {
 	local dir=$1
 	shift
@@ -118,18 +131,11 @@ os_env_get() {
 rgw_start() {
 	local dir=$1
 	shift
-	local tls=0 buckets=()
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--tls) tls=1 ;;
-		*) buckets+=("$1") ;;
-		esac
-		shift
-	done
-	rgw_start_once "$dir" $tls "${buckets[@]}" && return 0
+	os_parse_args "$@"
+	rgw_start_once "$dir" $os_tls "${os_names[@]}" && return 0
 	echo "object_stores: RGW did not start, trying once more" >&2
 	os_stop "$dir"
-	rgw_start_once "$dir" $tls "${buckets[@]}" || os_fail "could not start RGW (see $dir/log)"
+	rgw_start_once "$dir" $os_tls "${os_names[@]}" || os_fail "could not start RGW (see $dir/log)"
 }
 
 rgw_start_once() {
@@ -229,27 +235,21 @@ rgw_stop_gateway() {
 azurite_start() {
 	local dir=$1
 	shift
-	local tls=0 containers=() port c scheme=http
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--tls) tls=1 ;;
-		*) containers+=("$1") ;;
-		esac
-		shift
-	done
+	local port c scheme=http
+	os_parse_args "$@"
 	[ -x "$os_azurite_bin" ] || os_fail "Azurite is not installed (run test/bootstrap.sh test)"
 	port=$(os_free_ports 1) || os_fail "no free port"
 	rm -rf "$dir"
 	mkdir -p "$dir/data"
-	if [ $tls = 1 ]; then
+	if [ $os_tls = 1 ]; then
 		os_make_cert "$dir/tls"
 		scheme=https
 	fi
 	os_write_env "$dir" "endpoint=$scheme://127.0.0.1:$port/$os_az_account" "port=$port" \
-		"scheme=$scheme" "ca_file=$([ $tls = 1 ] && echo "$dir/tls/cert.pem")" \
+		"scheme=$scheme" "ca_file=$([ $os_tls = 1 ] && echo "$dir/tls/cert.pem")" \
 		"account=$os_az_account" "key=$os_az_key" >/dev/null
 	azurite_start_gateway "$dir" || exit 1
-	for c in "${containers[@]}"; do
+	for c in "${os_names[@]}"; do
 		azurite_create_container "$dir" "$c" || exit 1
 	done
 	cat "$dir/store.env"
