@@ -11,6 +11,7 @@
 # zstd -d).  Faults: the store stopped while PostgreSQL archives, a wrong
 # secret, multipart/block uploads through a low threshold, TLS with a
 # self-signed certificate, S3 virtual-host style and an Azure SAS token.
+# The Azure round trip also pushes ahead and prefetches in parallel.
 use strict;
 use warnings FATAL => 'all';
 
@@ -152,7 +153,16 @@ sub archive_all
 sub round_trip
 {
 	my ($name, $repo, $env) = @_;
-	my $extra = env_prefix($env);
+	my %primary_env = %$env;
+	my %standby_env = %$env;
+
+	# each node gets its own spool, when the store is tested with one
+	if ($env->{DBOPS_ARCHIVE_SPOOL_PATH})
+	{
+		$primary_env{DBOPS_ARCHIVE_SPOOL_PATH} .= '/primary';
+		$standby_env{DBOPS_ARCHIVE_SPOOL_PATH} .= '/standby';
+	}
+	my $extra = env_prefix(\%primary_env);
 
 	my $primary = PostgreSQL::Test::Cluster->new("${name}_primary");
 	$primary->init(allows_streaming => 1);
@@ -174,6 +184,7 @@ archive_command = '@{[ archive_command($repo, $extra) =~ s/'/''/gr ]}'
 
 	my $standby = PostgreSQL::Test::Cluster->new("${name}_standby");
 	$standby->init_from_backup($primary, 'base');
+	$extra = env_prefix(\%standby_env);
 	$standby->append_conf('postgresql.conf',
 		"restore_command = '@{[ restore_command($repo, $extra) =~ s/'/''/gr ]}'");
 	$standby->set_standby_mode;
@@ -263,6 +274,14 @@ store_gateway('rgw-stop-gateway', "$tmp/rgw");
 	'wal-push', "pg_wal/$s3_last");
 is($rc, 3, 'wal-push to a stopped store exits 3 after its retries');
 like($err, qr/bucket "walbucket".*Couldn't connect/s, '... naming the bucket and the reason');
+my %fetch_env = (DBOPS_ARCHIVE_REPO => 's3://walbucket/db1', %s3_env);
+PostgreSQL::Test::Utils::append_to_file("$pgdata/recovery.signal", '');
+($rc, $out, $err) = push_fetch(\%fetch_env, 'wal-fetch', $s3_last, 'pg_wal/RECOVERYXLOG');
+is($rc, 128, 'wal-fetch from a stopped store during archive recovery exits 128, not 1');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/standby.signal", '');
+($rc, $out, $err) = push_fetch(\%fetch_env, 'wal-fetch', $s3_last, 'pg_wal/RECOVERYXLOG');
+is($rc, 3, 'wal-fetch from a stopped store in standby mode exits 3');
+unlink "$pgdata/recovery.signal", "$pgdata/standby.signal";
 store_gateway('rgw-start-gateway', "$tmp/rgw");
 
 # Wrong secret: a clear error that never shows the secret.
@@ -313,8 +332,10 @@ $s3_primary->stop;
 
 # ---------------------------------------------------------------- Azure on Azurite
 
-my ($az_primary, $az_last) =
-  round_trip('azure', 'azure://walc/db1', \%az_env);
+# This round trip pushes ahead and prefetches in parallel threads.
+my ($az_primary, $az_last) = round_trip('azure', 'azure://walc/db1',
+	{ %az_env, DBOPS_ARCHIVE_SPOOL_PATH => "$tmp/spool", DBOPS_ARCHIVE_PARALLEL => '4',
+		DBOPS_ARCHIVE_AHEAD => '8' });
 
 my $az_key = "db1/wal/" . substr($az_last, 0, 16) . "/$az_last";
 az_curl($az_key, '-o', "$tmp/az_object");
