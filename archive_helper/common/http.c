@@ -168,7 +168,6 @@ arch_http_curl_transient(CURLcode rc)
 		case CURLE_HTTP2:
 		case CURLE_HTTP2_STREAM:
 		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_WRITE_ERROR:
 			return true;
 		default:
 			return false;

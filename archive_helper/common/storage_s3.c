@@ -136,7 +136,8 @@ s3_open(const ArchUrl *url, const ArchConfig *cfg, void **state, ArchError *err)
 	S3Storage  *s3;
 	ArchStatus	st;
 
-	if (access_key == NULL || secret_key == NULL)
+	if (access_key == NULL || access_key[0] == '\0' ||
+		secret_key == NULL || secret_key[0] == '\0')
 	{
 		arch_error(err, ARCH_FATAL, "no S3 credentials for repository \"%s\"", url->text);
 		return arch_error_detail(err, ARCH_FATAL,
