@@ -33,6 +33,7 @@ struct ArchHttp
 {
 	CURL	   *curl;
 	char	   *ca_file;
+	char		errbuf[CURL_ERROR_SIZE];	/* libcurl's words for a failure */
 };
 
 /* Response bodies we keep in memory (XML answers, error texts) are small */
@@ -206,6 +207,8 @@ arch_http_prepare(ArchHttp *http, ArchHttpAttempt *at, struct curl_slist **list,
 	else
 		curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
 
+	http->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http->errbuf);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *list);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -253,8 +256,10 @@ arch_http_perform(ArchHttp *http, const ArchHttpRequest *req,
 {
 	ArchHttpAttempt at;
 	CURLcode	rc = CURLE_OK;
+	int			attempt;
+	const char *reason;
 
-	for (int attempt = 0;; attempt++)
+	for (attempt = 0;; attempt++)
 	{
 		struct curl_slist *list = NULL;
 		ArchStatus	st;
@@ -292,22 +297,30 @@ arch_http_perform(ArchHttp *http, const ArchHttpRequest *req,
 
 	if (rc == CURLE_OK)
 		return ARCH_OK;			/* a 5xx after all retries: caller explains */
+
+	/*
+	 * libcurl's own text says more ("Failed to connect to host port 443")
+	 * but could in principle quote a URL: cut it at any query string, where
+	 * a SAS token would be.
+	 */
+	http->errbuf[strcspn(http->errbuf, "?")] = '\0';
+	reason = http->errbuf[0] ? http->errbuf : curl_easy_strerror(rc);
 	switch (rc)
 	{
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CACERT_BADFILE:
 		case CURLE_SSL_CERTPROBLEM:
-			arch_error(err, ARCH_FATAL, "could not %s: %s", what, curl_easy_strerror(rc));
+			arch_error(err, ARCH_FATAL, "could not %s: %s", what, reason);
 			return arch_error_detail(err, ARCH_FATAL,
 									 "The store's TLS certificate could not be verified; name the CA that signed it in s3-ca-file (AWS_CA_BUNDLE) or azure-ca-file (DBOPS_ARCHIVE_AZURE_CA_FILE).");
 		case CURLE_URL_MALFORMAT:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return arch_error(err, ARCH_FATAL, "could not %s: %s (check the endpoint setting)",
-							  what, curl_easy_strerror(rc));
+							  what, reason);
 		default:
-			arch_error(err, ARCH_TRANSIENT, "could not %s: %s", what, curl_easy_strerror(rc));
+			arch_error(err, ARCH_TRANSIENT, "could not %s: %s", what, reason);
 			return arch_error_detail(err, ARCH_TRANSIENT,
-									 "Gave up after %d attempts.", ARCH_HTTP_RETRIES + 1);
+									 "Gave up after %d attempt%s.", attempt + 1, attempt ? "s" : "");
 	}
 }
 
