@@ -185,6 +185,22 @@ fetch_job(void *arg, int i)
 							  b->finals[i], &b->errors[i]);
 }
 
+/* Are dir and the directory of path on one file system? */
+static bool
+same_file_system(const char *dir, const char *path)
+{
+	char	   *parent = pg_strdup(path);
+	struct stat a;
+	struct stat b;
+	bool		same;
+
+	get_parent_directory(parent);
+	same = stat(dir, &a) == 0 && stat(parent[0] ? parent : ".", &b) == 0 &&
+		a.st_dev == b.st_dev;
+	pg_free(parent);
+	return same;
+}
+
 /*
  * The WAL segment size from pg_control in the working directory, or 0.
  * Read by hand: the frontend get_controlfile() exits on errors, and an
@@ -267,6 +283,13 @@ cmd_wal_fetch(ArchCli *cli)
 		}
 		/* asked for something else than what we guessed: start afresh */
 		spool_clear(spool);
+		if (!same_file_system(spool, dest))
+		{
+			/* a spooled file could not be renamed into place */
+			pg_log_warning("spool-path \"%s\" is not on the file system of \"%s\": prefetching is off",
+						   arch_config_get(cli->cfg, "spool-path"), dest);
+			ahead = 0;
+		}
 	}
 
 	seg_size = spool ? fetch_segment_size() : 0;
