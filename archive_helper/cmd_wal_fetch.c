@@ -8,7 +8,7 @@
  * else, "not in the archive".  During archive recovery "not in the
  * archive" ends recovery and promotes the server, so answering it when the
  * store merely failed would promote a server that is missing data.  Hence
- * (DESIGN, "No hang, no early end"):
+ * (README, "Archiving"):
  *
  *	- exit 1 only when the store answered that the object does not exist;
  *	- during archive recovery (recovery.signal without standby.signal in
@@ -20,6 +20,10 @@
  * size and SHA-256 matched the header, so PostgreSQL never reads bytes
  * that failed verification.
  *
+ * With spool-path set, fetching a segment also fetches the next ones, on
+ * parallel threads and verified in the same way, into the spool; the later
+ * call for one of them only renames it into place.
+ *
  * archive_helper/cmd_wal_fetch.c
  *
  *-------------------------------------------------------------------------
@@ -27,13 +31,13 @@
 #include "postgres_fe.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "cli.h"
-#include "common/logging.h"
 #include "access/xlog_internal.h"
 #include "catalog/pg_control.h"
+#include "cli.h"
+#include "common/logging.h"
 #include "parallel.h"
 #include "spool.h"
 #include "wal_name.h"

@@ -14,16 +14,20 @@
  * earlier run stored it but PostgreSQL did not record it, e.g. after a
  * crash), different is exit 4 and the stored object is never replaced.
  *
+ * With spool-path set, a call also pushes, on parallel threads, the
+ * segments that PostgreSQL has already marked .ready after its own, and
+ * leaves a marker for each (spool.h), so the later calls return at once.
+ *
  * archive_helper/cmd_wal_push.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/logging.h"
