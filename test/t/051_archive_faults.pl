@@ -168,6 +168,24 @@ chmod 0600, "$pgdata/archive.conf";
 is($rc, 2, 'config file inside the data directory refused');
 like($err, qr/is inside the data directory/, '... saying why');
 
+# --- a primary whose repository is gone: with archive-push-queue-max, WAL is
+# dropped from the archive (logged) instead of piling up in pg_wal
+my $lost = PostgreSQL::Test::Cluster->new('lost');
+$lost->init(allows_streaming => 1);
+my $dropping = archive_command("file://$tmp/gone", 'DBOPS_ARCHIVE_PUSH_QUEUE_MAX=1MB ');
+$lost->append_conf('postgresql.conf', "archive_mode = on\narchive_command = '$dropping'\n");
+$lost->start;
+my $dropped = $lost->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+$lost->safe_psql('postgres', 'SELECT pg_switch_wal()');
+$lost->poll_query_until('postgres',
+	"SELECT last_archived_wal >= '$dropped' FROM pg_stat_archiver")
+  or die 'timed out waiting for the archiver to drop WAL';
+ok($lost->log_contains(qr/warning: dropped WAL file "$dropped" from the archive/),
+	'the server log shows the WARNING for the dropped segment');
+is($lost->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver'), '0',
+	'PostgreSQL counts the dropped segment as archived, no failure');
+$lost->stop;
+
 # --- a corrupt object is never replayed
 my $crepo_dir = "$tmp/crepo";
 mkdir $crepo_dir;
