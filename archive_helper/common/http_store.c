@@ -19,7 +19,7 @@ char *
 arch_store_what(const ArchHttpStore *store, const char *verb, const char *name)
 {
 	return arch_psprintf("%s \"%s\" in %s \"%s\" of repository \"%s\"",
-						 verb, name, store->kind, store->container, store->url);
+						 verb, name, store->type->kind, store->container, store->url);
 }
 
 ArchStatus
@@ -40,7 +40,7 @@ arch_store_fail(const ArchHttpStore *store, const ArchHttpResponse *resp,
 	arch_error(err, st, "could not %s: HTTP status %ld%s%s%s", what,
 			   resp->status, code ? " (" : "", code ? code : "", code ? ")" : "");
 	if (resp->status == 401 || resp->status == 403)
-		arch_error_detail(err, st, "%s", store->credentials_hint);
+		arch_error_detail(err, st, "%s", store->type->credentials_hint);
 	else if (st == ARCH_TRANSIENT)
 		arch_error_detail(err, st, "Gave up after %d attempts.", ARCH_HTTP_RETRIES + 1);
 	arch_free(code);
@@ -53,7 +53,7 @@ arch_store_not_found(const ArchHttpStore *store, const char *name,
 {
 	return arch_error(err, ARCH_NOT_FOUND,
 					  "object \"%s\" not found in %s \"%s\" of repository \"%s\"",
-					  name, store->kind, store->container, store->url);
+					  name, store->type->kind, store->container, store->url);
 }
 
 ArchStatus
@@ -61,7 +61,7 @@ arch_store_exists(const ArchHttpStore *store, const char *name, ArchError *err)
 {
 	return arch_error(err, ARCH_EXISTS,
 					  "object \"%s\" already exists in %s \"%s\" of repository \"%s\"",
-					  name, store->kind, store->container, store->url);
+					  name, store->type->kind, store->container, store->url);
 }
 
 ArchStatus
@@ -81,7 +81,7 @@ arch_store_read(void *state, const char *name, uint64_t limit, ArchSink sink,
 		range = arch_psprintf("Range: bytes=0-%llu", (unsigned long long) limit - 1);
 		extra[0] = range;
 	}
-	st = store->request(state, "GET", key, NULL, extra, NULL, 0, sink, arg, what, &resp, err);
+	st = store->type->request(state, "GET", key, NULL, extra, NULL, 0, sink, arg, what, &resp, err);
 	if (st == ARCH_OK && resp.status == 404)
 		st = arch_store_not_found(store, name, err);
 	else if (st == ARCH_OK && resp.status != 200 && resp.status != 206)
@@ -104,7 +104,7 @@ arch_store_info(void *state, const char *name, ArchObjectInfo *info,
 	ArchStatus	st;
 
 	memset(info, 0, sizeof(ArchObjectInfo));
-	st = store->request(state, "HEAD", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
+	st = store->type->request(state, "HEAD", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
 	if (st == ARCH_OK && resp.status == 404)
 		st = arch_store_not_found(store, name, err);
 	else if (st == ARCH_OK && resp.status != 200)
@@ -112,7 +112,7 @@ arch_store_info(void *state, const char *name, ArchObjectInfo *info,
 	if (st == ARCH_OK)
 	{
 		char	   *length = arch_http_header(&resp, "Content-Length");
-		char	   *sha = arch_http_header(&resp, store->meta_sha256);
+		char	   *sha = arch_http_header(&resp, store->type->meta_sha256);
 
 		info->size = length ? strtoull(length, NULL, 10) : 0;
 		if (sha && strlen(sha) == 64)
@@ -149,23 +149,23 @@ arch_store_list(void *state, const char *prefix, ArchListCallback callback,
 		ArchQuery	q = {0};
 		ArchHttpResponse resp = {0};
 
-		for (int i = 0; i < 2 && store->list_param[i]; i++)
-			arch_query_add(&q, store->list_param[i], store->list_value[i]);
+		for (int i = 0; i < 2 && store->type->list_param[i]; i++)
+			arch_query_add(&q, store->type->list_param[i], store->type->list_value[i]);
 		arch_query_add(&q, "prefix", full);
 		if (token)
-			arch_query_add(&q, store->list_token_param, token);
-		st = store->request(state, "GET", "", &q, NULL, NULL, 0, NULL, NULL, what, &resp, err);
+			arch_query_add(&q, store->type->list_token_param, token);
+		st = store->type->request(state, "GET", "", &q, NULL, NULL, 0, NULL, NULL, what, &resp, err);
 		if (st == ARCH_OK && resp.status != 200)
 			st = arch_store_fail(store, &resp, what, err);
 		if (st == ARCH_OK)
-			st = arch_xml_list(resp.body.data, store->list_item_tag,
-							   store->list_name_tag, store->list_size_tag,
+			st = arch_xml_list(resp.body.data, store->type->list_item_tag,
+							   store->type->list_name_tag, store->type->list_size_tag,
 							   strip, callback, arg, err);
 		arch_free(token);
 		token = NULL;
 		if (st == ARCH_OK)
 		{
-			token = arch_xml_find(resp.body.data, store->list_next_tag);
+			token = arch_xml_find(resp.body.data, store->type->list_next_tag);
 			if (token && token[0] == '\0')
 			{
 				arch_free(token);
@@ -191,7 +191,7 @@ arch_store_delete(void *state, const char *name, ArchError *err)
 	ArchHttpResponse resp = {0};
 	ArchStatus	st;
 
-	st = store->request(state, "DELETE", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
+	st = store->type->request(state, "DELETE", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
 	if (st == ARCH_OK && resp.status == 404)
 		st = arch_store_not_found(store, name, err);
 	else if (st == ARCH_OK && (resp.status < 200 || resp.status > 299))
@@ -212,7 +212,7 @@ arch_store_writer_init(ArchHttpWriter *w, ArchHttpStore *store,
 	w->key = arch_object_key(store->prefix, name);
 	w->if_absent = opts && opts->if_absent;
 	w->meta_header = (opts && opts->sha256) ?
-		arch_psprintf("%s: %s", store->meta_sha256, opts->sha256) : NULL;
+		arch_psprintf("%s: %s", store->type->meta_sha256, opts->sha256) : NULL;
 	/* the flush callback gets the driver's writer, which starts with w */
 	arch_upload_init(&w->up, part_size, flush, w);
 }
@@ -232,6 +232,17 @@ arch_store_writer_free(ArchHttpWriter *w)
 	arch_free(w->meta_header);
 	arch_free(w->key);
 	arch_free(w->name);
+}
+
+void
+arch_store_init(ArchHttpStore *store, const ArchHttpStoreType *type,
+				const ArchUrl *url, const char *ca_file)
+{
+	store->type = type;
+	store->http = arch_http_new(ca_file);
+	store->url = url->text;
+	store->container = arch_strdup(url->container);
+	store->prefix = arch_strdup(url->prefix);
 }
 
 void

@@ -31,14 +31,11 @@ typedef ArchStatus (*ArchHttpStoreRequest) (void *state, const char *method,
 											ArchHttpResponse *resp,
 											ArchError *err);
 
-typedef struct ArchHttpStore
+/* What is fixed for one kind of store: its driver's static description */
+typedef struct ArchHttpStoreType
 {
-	ArchHttp   *http;
 	ArchHttpStoreRequest request;
-	const char *url;			/* repository URL, for messages */
-	char	   *container;		/* bucket or container */
-	char	   *prefix;			/* key prefix without slashes, or "" */
-	const char *kind;			/* "bucket" or "container" */
+	const char *kind;			/* "bucket" or "container", for messages */
 	const char *meta_sha256;	/* header of the plaintext SHA-256 metadata */
 	const char *credentials_hint;	/* detail for 401 and 403 */
 
@@ -50,6 +47,15 @@ typedef struct ArchHttpStore
 	const char *list_item_tag;
 	const char *list_name_tag;
 	const char *list_size_tag;
+} ArchHttpStoreType;
+
+typedef struct ArchHttpStore
+{
+	const ArchHttpStoreType *type;
+	ArchHttp   *http;
+	const char *url;			/* repository URL, for messages */
+	char	   *container;		/* bucket or container */
+	char	   *prefix;			/* key prefix without slashes, or "" */
 } ArchHttpStore;
 
 /* The part of a driver's writer state that writing a stream needs */
@@ -103,7 +109,9 @@ extern ArchStatus arch_store_write(void *writer, const void *data, size_t len,
 								   ArchError *err);
 extern void arch_store_writer_free(ArchHttpWriter *w);
 
-/* Free the common part of the store */
+/* Fill and free the common part of a driver's state */
+extern void arch_store_init(ArchHttpStore *store, const ArchHttpStoreType *type,
+							const ArchUrl *url, const char *ca_file);
 extern void arch_store_free(ArchHttpStore *store);
 
 /* Overwrite a secret, then free it */

@@ -161,6 +161,21 @@ az_request(void *state, const char *method, const char *blob,
 	return st;
 }
 
+/* What the shared operations need to know about Azure (List Blobs) */
+static const ArchHttpStoreType az_type = {
+	.request = az_request,
+	.kind = "container",
+	.meta_sha256 = "x-ms-meta-sha256",
+	.credentials_hint = "The store refused the credentials: check AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN.",
+	.list_param = {"comp", "restype"},
+	.list_value = {"list", "container"},
+	.list_token_param = "marker",
+	.list_next_tag = "NextMarker",
+	.list_item_tag = "Blob",
+	.list_name_tag = "Name",
+	.list_size_tag = "Content-Length",
+};
+
 /* ---------------------------------------------------------------- open */
 
 /* Split "scheme://host[:port][/path]" into origin and path */
@@ -241,26 +256,7 @@ az_open(const ArchUrl *url, const ArchConfig *cfg, void **state, ArchError *err)
 		arch_free(az);
 		return st;
 	}
-	az->store.http = arch_http_new(arch_config_get(cfg, "azure-ca-file"));
-	az->store.request = az_request;
-	az->store.url = url->text;
-	az->store.container = arch_strdup(url->container);
-	az->store.prefix = arch_strdup(url->prefix);
-	az->store.kind = "container";
-	az->store.meta_sha256 = "x-ms-meta-sha256";
-	az->store.credentials_hint =
-		"The store refused the credentials: check AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN.";
-	/* List Blobs */
-	az->store.list_param[0] = "comp";
-	az->store.list_value[0] = "list";
-	az->store.list_param[1] = "restype";
-	az->store.list_value[1] = "container";
-	az->store.list_token_param = "marker";
-	az->store.list_next_tag = "NextMarker";
-	az->store.list_item_tag = "Blob";
-	az->store.list_name_tag = "Name";
-	az->store.list_size_tag = "Content-Length";
-
+	arch_store_init(&az->store, &az_type, url, arch_config_get(cfg, "azure-ca-file"));
 	az->account = arch_strdup(account);
 	if (key && key[0])
 		az->key = arch_strdup(key);

@@ -120,6 +120,21 @@ s3_request(void *state, const char *method, const char *key,
 	return st;
 }
 
+/* What the shared operations need to know about S3 (ListObjectsV2) */
+static const ArchHttpStoreType s3_type = {
+	.request = s3_request,
+	.kind = "bucket",
+	.meta_sha256 = "x-amz-meta-sha256",
+	.credentials_hint = "The store refused the credentials: check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.",
+	.list_param = {"list-type"},
+	.list_value = {"2"},
+	.list_token_param = "continuation-token",
+	.list_next_tag = "NextContinuationToken",
+	.list_item_tag = "Contents",
+	.list_name_tag = "Key",
+	.list_size_tag = "Size",
+};
+
 /* ---------------------------------------------------------------- open */
 
 static ArchStatus
@@ -174,24 +189,7 @@ s3_open(const ArchUrl *url, const ArchConfig *cfg, void **state, ArchError *err)
 		arch_free(s3);
 		return st;
 	}
-	s3->store.http = arch_http_new(arch_config_get(cfg, "s3-ca-file"));
-	s3->store.request = s3_request;
-	s3->store.url = url->text;
-	s3->store.container = arch_strdup(url->container);
-	s3->store.prefix = arch_strdup(url->prefix);
-	s3->store.kind = "bucket";
-	s3->store.meta_sha256 = "x-amz-meta-sha256";
-	s3->store.credentials_hint =
-		"The store refused the credentials: check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.";
-	/* ListObjectsV2 */
-	s3->store.list_param[0] = "list-type";
-	s3->store.list_value[0] = "2";
-	s3->store.list_token_param = "continuation-token";
-	s3->store.list_next_tag = "NextContinuationToken";
-	s3->store.list_item_tag = "Contents";
-	s3->store.list_name_tag = "Key";
-	s3->store.list_size_tag = "Size";
-
+	arch_store_init(&s3->store, &s3_type, url, arch_config_get(cfg, "s3-ca-file"));
 	s3->sigv4 = arch_psprintf("aws:amz:%s:s3", region);
 	s3->access_key = arch_strdup(access_key);
 	s3->secret_key = arch_strdup(secret_key);

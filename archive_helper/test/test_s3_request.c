@@ -229,24 +229,28 @@ scripted_request(void *state, const char *method, const char *key,
 	return ARCH_OK;
 }
 
+static const ArchHttpStoreType scripted_type = {
+	.request = scripted_request,
+	.kind = "bucket",
+	.meta_sha256 = "x-amz-meta-sha256",
+	.credentials_hint = "Check the keys.",
+	.list_param = {"list-type"},
+	.list_value = {"2"},
+	.list_token_param = "continuation-token",
+	.list_next_tag = "NextContinuationToken",
+	.list_item_tag = "Contents",
+	.list_name_tag = "Key",
+	.list_size_tag = "Size",
+};
+
 static void
 scripted_init(ScriptedStore *s, const long *status, const char *const *body)
 {
 	memset(s, 0, sizeof(ScriptedStore));
-	s->store.request = scripted_request;
+	s->store.type = &scripted_type;
 	s->store.url = "s3://walbucket/db1";
 	s->store.container = arch_strdup("walbucket");
 	s->store.prefix = arch_strdup("db1");
-	s->store.kind = "bucket";
-	s->store.meta_sha256 = "x-amz-meta-sha256";
-	s->store.credentials_hint = "Check the keys.";
-	s->store.list_param[0] = "list-type";
-	s->store.list_value[0] = "2";
-	s->store.list_token_param = "continuation-token";
-	s->store.list_next_tag = "NextContinuationToken";
-	s->store.list_item_tag = "Contents";
-	s->store.list_name_tag = "Key";
-	s->store.list_size_tag = "Size";
 	s->status = status;
 	s->body = body;
 	arch_buf_append(&s->log, "", 0);
