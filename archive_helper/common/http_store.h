@@ -7,9 +7,10 @@
  * The two stores differ in how a request is authorized and addressed, in
  * the names of a few headers and query parameters, and in how an upload
  * is committed; everything else is the same walk.  A driver describes
- * its store in an ArchHttpStore, which must be the first member of its
- * state, and its writer state starts with an ArchHttpWriter; the
- * functions below then serve directly in the driver's table.
+ * its kind of store once, in a static ArchHttpStoreType (how to send a
+ * request, header and tag names); its state starts with an ArchHttpStore
+ * and its writer state with an ArchHttpWriter, so the functions below
+ * serve directly in the driver's table.
  *
  * archive_helper/common/http_store.h
  *
