@@ -245,6 +245,30 @@ sub push_fetch
 	return run_archive({ env => $env, cwd => $pgdata }, @args);
 }
 
+# Creation is conditional (If-None-Match: *): the same segment again is
+# success, other bytes under the same name exit 4 and change nothing.
+sub conditional_create
+{
+	my ($label, $env, $seg) = @_;
+	my $other = "$tmp/other_$label";
+	mkdir $other;
+	mkdir "$other/pg_wal";
+	mkdir "$other/pg_wal/archive_status";
+	PostgreSQL::Test::Utils::append_to_file("$other/pg_wal/$seg",
+		scalar reverse slurp_file("$pgdata/pg_wal/$seg"));
+
+	my ($rc, $out, $err) = push_fetch($env, 'wal-push', "pg_wal/$seg");
+	is($rc, 0, "$label: push to a new name");
+	($rc, $out, $err) = push_fetch($env, 'wal-push', "pg_wal/$seg");
+	is($rc, 0, "$label: the same segment again exits 0");
+	like($err, qr/with identical content/, '... as an identical copy');
+	($rc, $out, $err) = run_archive({ env => $env, cwd => $other }, 'wal-push', "pg_wal/$seg");
+	is($rc, 4, "$label: other bytes under the same name exit 4");
+	($rc, $out, $err) = push_fetch($env, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+	is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file("$pgdata/pg_wal/$seg"),
+		'... and the stored object is still the first one');
+}
+
 # ---------------------------------------------------------------- S3 on RGW
 
 my ($s3_primary, $s3_last) =
@@ -264,6 +288,7 @@ my ($rc, $out, $err) = push_fetch({ DBOPS_ARCHIVE_REPO => 's3://walbucket/db1', 
 	'wal-fetch', $s3_last, "pg_wal/$s3_last");
 is($rc, 0, 'wal-fetch of the last segment');
 is(slurp_file("$pgdata/pg_wal/$s3_last"), $plain, 'wal-fetch gives the bytes the oracle decoded');
+conditional_create('s3', { %s3_env, DBOPS_ARCHIVE_REPO => 's3://walbucket/cc' }, $s3_last);
 
 my $s3_resumed = store_outage('s3', $s3_primary, "$tmp/rgw", 'rgw-stop-gateway', 'rgw-start-gateway');
 no_gap('s3', s3_keys('db1/wal/'));
@@ -344,6 +369,7 @@ is(length($plain), 16 * 1024 * 1024, 'blob downloaded with curl and a SAS decode
 is(sha256_hex($plain), $sha, "the decoded segment has the header's SHA-256");
 my $props = az_curl($az_key, '-I');
 like($props, qr/^x-ms-meta-sha256: $sha\r?$/mi, 'blob metadata x-ms-meta-sha256 is the plaintext SHA-256');
+conditional_create('azure', { %az_env, DBOPS_ARCHIVE_REPO => 'azure://walc/cc' }, $s3_last);
 
 store_outage('azure', $az_primary, "$tmp/az", 'azurite-stop-gateway', 'azurite-start-gateway');
 my $listing = az_curl('?comp=list&restype=container&prefix=db1%2Fwal%2F');
