@@ -69,6 +69,14 @@ os_wait_http() {
 	return 1
 }
 
+# Is the process in FILE running?  After os_wait_http it tells our server
+# from another one that took the port in between.
+os_alive() {
+	[ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null && return 0
+	echo "object_stores: the server of $1 is not running" >&2
+	return 1
+}
+
 # TERM the process in FILE, wait up to 10 s, then KILL it; remove FILE.
 os_stop_pidfile() {
 	local file=$1 pid i
@@ -223,7 +231,7 @@ EOF
 rgw_start_gateway() {
 	local dir=$1 port=${2:-$(os_env_get "$1" port)}
 	radosgw -c "$dir/ceph.conf" -n client.rgw.a || return 1
-	os_wait_http "http://127.0.0.1:$port/" 120
+	os_wait_http "http://127.0.0.1:$port/" 120 && os_alive "$dir/run/client.rgw.a.pid"
 }
 
 rgw_stop_gateway() {
@@ -268,7 +276,7 @@ azurite_start_gateway() {
 	"$os_azurite_bin" "${args[@]}" >>"$dir/azurite.log" 2>&1 </dev/null &
 	echo $! >"$dir/azurite.pid"
 	cd - >/dev/null || return 1
-	os_wait_http "$scheme://127.0.0.1:$port/" 60
+	os_wait_http "$scheme://127.0.0.1:$port/" 60 && os_alive "$dir/azurite.pid"
 }
 
 azurite_stop_gateway() {
