@@ -1,14 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * test_s3_http.c
- *		Unit tests (TAP) of the HTTP layer's retries against a scripted
- *		HTTP server in a child process on 127.0.0.1.
+ *		Unit tests (TAP) of the HTTP layer's retries, and of the requests
+ *		the S3 driver sends, against a scripted HTTP server in a child
+ *		process on 127.0.0.1.
  *
  * Real stores cannot be made to answer 503 on demand, so the retry rules
  * (5xx and 429 retried, then given up; 4xx answered at once; error bodies
  * never streamed to the caller; a refused connection retried, then
  * transient) are checked here against a server that replays canned
- * answers, one connection each, the way pgBackRest tests its client.
+ * answers, one connection each, the way pgBackRest tests its client.  The
+ * server also records the requests, which shows what RGW cannot: the
+ * session token is sent and signed, and no secret goes over the wire.
  *
  * archive_helper/test/test_s3_http.c
  *
@@ -24,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "http.h"
 #include "tap.h"
 
@@ -33,7 +37,7 @@
  * connection and the script order is the attempt order.
  */
 static pid_t
-serve(const char *const *answers, int *port)
+serve(const char *const *answers, int *port, FILE *log)
 {
 	struct sockaddr_in addr = {0};
 	socklen_t	len = sizeof(addr);
@@ -60,16 +64,28 @@ serve(const char *const *answers, int *port)
 		int			c = accept(fd, NULL, NULL);
 		char		req[8192];
 		size_t		got = 0;
+		size_t		want = 0;
 		ssize_t		n;
+		char	   *end = NULL;
 
-		/* read the request head; the tests send no bodies */
+		/* read the request head, then as much body as it announces */
 		while (got < sizeof(req) - 1 &&
+			   (end == NULL || got < (size_t) (end - req) + 4 + want) &&
 			   (n = read(c, req + got, sizeof(req) - 1 - got)) > 0)
 		{
 			got += n;
 			req[got] = '\0';
-			if (strstr(req, "\r\n\r\n"))
-				break;
+			if (end == NULL && (end = strstr(req, "\r\n\r\n")) != NULL)
+			{
+				char	   *cl = strcasestr(req, "\r\nContent-Length:");
+
+				want = (cl && cl < end) ? strtoul(cl + 17, NULL, 10) : 0;
+			}
+		}
+		if (log)
+		{
+			fprintf(log, "%s\n----\n", req);
+			fflush(log);
 		}
 		if (write(c, answers[i], strlen(answers[i])) < 0)
 			perror("scripted server");
@@ -105,8 +121,99 @@ get(int port, ArchBuf *sunk, ArchHttpResponse *resp, ArchError *err)
 	return st;
 }
 
+/* The request heads the server recorded, as one string; caller frees */
+static char *
+read_log(FILE *log)
+{
+	ArchBuf		all = {0};
+	char		chunk[4096];
+	size_t		n;
+
+	arch_buf_append(&all, "", 0);
+	rewind(log);
+	while ((n = fread(chunk, 1, sizeof(chunk), log)) > 0)
+		arch_buf_append(&all, chunk, n);
+	return all.data;
+}
+
 #define ANSWER(status, body) \
 	"HTTP/1.1 " status "\r\nContent-Length: " body "\r\nConnection: close\r\n\r\n"
+
+/*
+ * What the S3 driver puts on the wire for a conditional PUT with
+ * temporary credentials, and how it reads the answers 412 and 404.
+ */
+static void
+test_s3_requests(void)
+{
+	static const char *const answers[] = {
+		ANSWER("200 OK", "0"), ANSWER("412 Precondition Failed", "0"),
+		ANSWER("404 Not Found", "0"), NULL
+	};
+	const char *sha = "0123456789012345678901234567890123456789012345678901234567890123";
+	ArchWriteOptions opts = {.if_absent = true, .size = 5, .sha256 = sha};
+	FILE	   *log = tmpfile();
+	ArchConfig *cfg = NULL;
+	ArchStorage *storage = NULL;
+	ArchObjectInfo info;
+	ArchError	err;
+	char	   *endpoint;
+	char	   *heads;
+	int			port;
+	pid_t		pid;
+
+	pid = serve(answers, &port, log);
+	endpoint = arch_psprintf("http://127.0.0.1:%d", port);
+	setenv("AWS_ENDPOINT_URL", endpoint, 1);
+	setenv("AWS_REGION", "eu-test-1", 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "SeCrEtKeY", 1);
+	setenv("AWS_SESSION_TOKEN", "ToKeN123", 1);
+	/* the environment wins over any config file the machine may have */
+	unsetenv("DBOPS_ARCHIVE_CONFIG");
+	if (!tap_ok(arch_config_load(NULL, NULL, &cfg, &err) == ARCH_OK &&
+				arch_storage_open("s3://walbucket/db1", cfg, &storage, &err) == ARCH_OK,
+				"S3 repository opens from the AWS_* variables"))
+	{
+		printf("# %s\n", err.message);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		arch_config_free(cfg);
+		arch_free(endpoint);
+		fclose(log);
+		return;
+	}
+
+	tap_ok(arch_storage_put(storage, "wal/x", &opts, "hello", 5, &err) == ARCH_OK,
+		   "a conditional PUT answered 200 is stored");
+	tap_ok(arch_storage_put(storage, "wal/x", &opts, "hello", 5, &err) == ARCH_EXISTS,
+		   "412 to a conditional PUT means the name is taken");
+	tap_ok(arch_storage_info(storage, "wal/y", &info, &err) == ARCH_NOT_FOUND,
+		   "404 to HEAD is not found");
+	waitpid(pid, NULL, 0);
+
+	heads = read_log(log);
+	tap_like(heads, "PUT /walbucket/db1/wal/x HTTP/1.1", "path-style URL with the prefix");
+	tap_like(heads, "x-amz-content-sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+			 "the payload hash is the real SHA-256 of the body");
+	tap_like(heads, "Content-Length: 5", "the body has a Content-Length");
+	tap_like(heads, "If-None-Match: *", "creation is conditional");
+	tap_like(heads, "x-amz-meta-sha256: 0123456789012345678901234567890123456789012345678901234567890123",
+			 "the plaintext SHA-256 goes along as metadata");
+	tap_like(heads, "x-amz-security-token: ToKeN123", "the session token is sent");
+	tap_like(heads, "Credential=AKIDTEST/", "signed with the access key");
+	tap_like(heads, "/eu-test-1/s3/aws4_request", "... for the configured region");
+	tap_like(heads, "x-amz-content-sha256;x-amz-date;x-amz-meta-sha256;x-amz-security-token",
+			 "the hash, metadata and token headers are signed");
+	tap_ok(strstr(heads, "SeCrEtKeY") == NULL, "the secret key never goes over the wire");
+	tap_like(heads, "HEAD /walbucket/db1/wal/y HTTP/1.1", "HEAD for a lookup");
+
+	arch_free(heads);
+	arch_storage_close(storage);
+	arch_config_free(cfg);
+	arch_free(endpoint);
+	fclose(log);
+}
 
 int
 main(void)
@@ -136,7 +243,7 @@ main(void)
 	if (freopen("/dev/null", "w", stderr) == NULL)
 		return 1;
 
-	pid = serve(busy_then_ok, &port);
+	pid = serve(busy_then_ok, &port, NULL);
 	arch_buf_append(&sunk, "", 0);
 	st = get(port, &sunk, &resp, &err);
 	tap_ok(st == ARCH_OK && resp.status == 200, "503 and 429 are retried until the answer is 200");
@@ -144,7 +251,7 @@ main(void)
 	waitpid(pid, NULL, 0);
 
 	arch_buf_reset(&sunk);
-	pid = serve(denied_then_ok, &port);
+	pid = serve(denied_then_ok, &port, NULL);
 	st = get(port, &sunk, &resp, &err);
 	tap_ok(st == ARCH_OK && resp.status == 403, "403 is answered at once, not retried");
 	tap_is_str(sunk.data, "", "an error body never reaches the sink");
@@ -152,7 +259,7 @@ main(void)
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 
-	pid = serve(always_busy, &port);
+	pid = serve(always_busy, &port, NULL);
 	st = get(port, &sunk, &resp, &err);
 	tap_ok(st == ARCH_OK && resp.status == 503,
 		   "after 5 attempts a 503 is handed to the caller (who reports it as transient)");
@@ -169,5 +276,6 @@ main(void)
 
 	arch_http_response_free(&resp);
 	arch_buf_free(&sunk);
+	test_s3_requests();
 	return tap_done();
 }
