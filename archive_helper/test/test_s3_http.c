@@ -53,6 +53,8 @@ serve(const char *const *answers, int *port, FILE *log)
 		exit(1);
 	}
 	*port = ntohs(addr.sin_port);
+	/* else the child may print the parent's buffered TAP lines again */
+	fflush(stdout);
 	pid = fork();
 	if (pid != 0)
 	{
