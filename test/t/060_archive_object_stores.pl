@@ -29,7 +29,12 @@ my $tmp    = PostgreSQL::Test::Utils::tempdir_short();
 my $script = "$ENV{DBOPS_SRC}/test/lib/object_stores.sh";
 my @started;
 
-END { system('bash', $script, 'stop', $_) for @started; }
+# Stop what was started, keeping the test's exit status ($? is it in END).
+END
+{
+	local $?;
+	system('bash', $script, 'stop', $_) for @started;
+}
 
 # Start a store; returns its settings (the name=value lines it prints).
 sub store_start
