@@ -41,9 +41,14 @@ sub store_start
 {
 	my ($command, $dir, @args) = @_;
 	push @started, $dir;
-	my $out = `bash $script $command $dir @args`;
-	die "$command failed:\n$out" if $? != 0;
-	return { map { split /=/, $_, 2 } grep { /=/ } split /\n/, $out };
+	my $out = `bash $script $command $dir @args 2>&1`;
+	if ($? != 0)
+	{
+		# diag reaches prove's output; the log of a dead test may be gone
+		diag("$command $dir failed:\n$out");
+		die "$command failed";
+	}
+	return { map { split /=/, $_, 2 } grep { /^[a-z_]+=/ } split /\n/, $out };
 }
 
 sub store_gateway
