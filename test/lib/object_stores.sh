@@ -141,9 +141,13 @@ rgw_start() {
 	shift
 	os_parse_args "$@"
 	rgw_start_once "$dir" $os_tls "${os_names[@]}" && return 0
-	echo "object_stores: RGW did not start, trying once more" >&2
+	echo "object_stores: RGW did not start, trying once more; its logs ended with:" >&2
+	tail -n 3 "$dir"/log/*.log >&2
 	os_stop "$dir"
-	rgw_start_once "$dir" $os_tls "${os_names[@]}" || os_fail "could not start RGW (see $dir/log)"
+	rgw_start_once "$dir" $os_tls "${os_names[@]}" && return 0
+	tail -n 3 "$dir"/log/*.log >&2
+	os_stop "$dir"
+	os_fail "could not start RGW (see $dir/log)"
 }
 
 rgw_start_once() {
