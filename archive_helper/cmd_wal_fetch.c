@@ -145,25 +145,25 @@ fetch_object(ArchStorage *storage, const char *object, const ArchKeyring *ring,
 
 /*
  * Fetch file_name into final, through tmp: nothing appears under final
- * unless it was verified.
+ * unless it was verified.  *repo is the caller's repository handle, opened
+ * here if still NULL and reused for the caller's next files.
  */
 static ArchStatus
-fetch_file(ArchCli *cli, const ArchKeyring *ring, const char *file_name,
-		   const char *tmp, const char *final, ArchError *err)
+fetch_file(ArchCli *cli, const ArchKeyring *ring, ArchStorage **repo,
+		   const char *file_name, const char *tmp, const char *final,
+		   ArchError *err)
 {
 	char	   *object = arch_wal_object_name(file_name);
-	ArchStorage *storage = NULL;
 	ArchStatus	st;
 
-	st = cli_open_repo(cli, &storage, err);
+	st = *repo ? ARCH_OK : cli_open_repo(cli, repo, err);
 	if (st == ARCH_OK)
-		st = fetch_object(storage, object, ring, tmp, err);
+		st = fetch_object(*repo, object, ring, tmp, err);
 	if (st == ARCH_OK && rename(tmp, final) != 0)
 		st = arch_error(err, ARCH_TRANSIENT, "could not rename file \"%s\" to \"%s\": %s",
 						tmp, final, strerror(errno));
 	if (st != ARCH_OK)
 		unlink(tmp);
-	arch_storage_close(storage);
 	pg_free(object);
 	return st;
 }
@@ -178,15 +178,16 @@ typedef struct FetchBatch
 	char	  **finals;
 	ArchStatus *status;
 	ArchError  *errors;
+	ArchStorage **repos;		/* one per worker thread */
 } FetchBatch;
 
 static void
-fetch_job(void *arg, int i)
+fetch_job(void *arg, int i, int worker)
 {
 	FetchBatch *b = arg;
 
-	b->status[i] = fetch_file(b->cli, b->ring, b->names[i], b->tmps[i],
-							  b->finals[i], &b->errors[i]);
+	b->status[i] = fetch_file(b->cli, b->ring, &b->repos[worker], b->names[i],
+							  b->tmps[i], b->finals[i], &b->errors[i]);
 }
 
 /* Are dir and the directory of path on one file system? */
@@ -306,6 +307,7 @@ cmd_wal_fetch(ArchCli *cli)
 	b.finals = pg_malloc0(sizeof(char *) * (ahead + 1));
 	b.status = pg_malloc0(sizeof(ArchStatus) * (ahead + 1));
 	b.errors = pg_malloc0(sizeof(ArchError) * (ahead + 1));
+	b.repos = pg_malloc0(sizeof(ArchStorage *) * parallel);
 	b.names[0] = pg_strdup(file_name);
 	b.tmps[0] = psprintf("%s.dbops.tmp", dest);
 	b.finals[0] = pg_strdup(dest);
@@ -342,6 +344,9 @@ cmd_wal_fetch(ArchCli *cli)
 	pg_free(b.names);
 	pg_free(b.tmps);
 	pg_free(b.finals);
+	for (int i = 0; i < parallel; i++)
+		arch_storage_close(b.repos[i]);
+	pg_free(b.repos);
 	pg_free(b.status);
 	pg_free(b.errors);
 done:

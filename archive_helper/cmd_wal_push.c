@@ -218,11 +218,11 @@ push_exit_code(ArchStatus st)
  * pushes (working ahead) log nothing: the later call for that file reports.
  */
 static ArchStatus
-push_file(ArchCli *cli, const ArchEncodeOptions *opts, const char *path,
-		  const char *file_name, bool quiet, char *sha_hex)
+push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
+		  const char *path, const char *file_name, bool quiet, char *sha_hex)
 {
 	char	   *object = arch_wal_object_name(file_name);
-	ArchStorage *storage = NULL;
+	ArchStorage *storage;
 	char	   *data;
 	size_t		len = 0;
 	ArchBuf		encoded = {0};
@@ -240,7 +240,9 @@ push_file(ArchCli *cli, const ArchEncodeOptions *opts, const char *path,
 						path, strerror(errno));
 		goto done;
 	}
-	st = cli_open_repo(cli, &storage, &err);
+	/* the worker's repository, opened once and reused for its next files */
+	st = *repo ? ARCH_OK : cli_open_repo(cli, repo, &err);
+	storage = *repo;
 	if (st == ARCH_OK)
 		st = arch_object_encode(opts, object, data, len, &encoded, &hdr, &err);
 	pg_free(data);
@@ -283,7 +285,6 @@ done:
 		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
 	}
 	arch_buf_free(&encoded);
-	arch_storage_close(storage);
 	pg_free(object);
 	return st;
 }
@@ -297,15 +298,17 @@ typedef struct PushBatch
 	char	  **paths;
 	char	  **names;
 	ArchStatus *status;
+	ArchStorage **repos;		/* one per worker thread */
 } PushBatch;
 
 static void
-push_job(void *arg, int i)
+push_job(void *arg, int i, int worker)
 {
 	PushBatch  *b = arg;
 	char		sha_hex[65];
 
-	b->status[i] = push_file(b->cli, b->opts, b->paths[i], b->names[i], i > 0, sha_hex);
+	b->status[i] = push_file(b->cli, b->opts, &b->repos[worker], b->paths[i],
+							 b->names[i], i > 0, sha_hex);
 	if (i > 0 && b->status[i] == ARCH_OK)
 		spool_push_mark(b->spool, b->paths[i], b->names[i], sha_hex);
 }
@@ -435,6 +438,7 @@ cmd_wal_push(ArchCli *cli)
 	b.paths = pg_malloc0(sizeof(char *) * (ahead + 1));
 	b.names = pg_malloc0(sizeof(char *) * (ahead + 1));
 	b.status = pg_malloc0(sizeof(ArchStatus) * (ahead + 1));
+	b.repos = pg_malloc0(sizeof(ArchStorage *) * parallel);
 	b.names[0] = pg_strdup(file_name);
 	if (spool != NULL)
 		njobs += ready_ahead(wal_dir, file_name, spool, (int) ahead, b.names + 1);
@@ -455,6 +459,9 @@ cmd_wal_push(ArchCli *cli)
 		pg_free(b.paths[i]);
 		pg_free(b.names[i]);
 	}
+	for (int i = 0; i < parallel; i++)
+		arch_storage_close(b.repos[i]);
+	pg_free(b.repos);
 	pg_free(b.paths);
 	pg_free(b.names);
 	pg_free(b.status);
