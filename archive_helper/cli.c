@@ -104,6 +104,17 @@ cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
 	return ARCH_OK;
 }
 
+ArchStatus
+cli_ahead_settings(ArchCli *cli, int64_t *parallel, int64_t *ahead,
+				   ArchError *err)
+{
+	ArchStatus	st = arch_config_get_int(cli->cfg, "parallel", 1, 64, parallel, err);
+
+	if (st == ARCH_OK)
+		st = arch_config_get_int(cli->cfg, "ahead", 0, 1024, ahead, err);
+	return st;
+}
+
 static void
 cli_print_setting_list(const ArchSetting *s)
 {

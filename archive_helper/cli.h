@@ -83,6 +83,10 @@ extern ArchStatus cli_load_keyring(ArchCli *cli, ArchKeyring *ring,
 extern ArchStatus cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
 									 ArchEncodeOptions *opts, ArchError *err);
 
+/* The settings "parallel" (threads) and "ahead" (segments) of working ahead */
+extern ArchStatus cli_ahead_settings(ArchCli *cli, int64_t *parallel,
+									 int64_t *ahead, ArchError *err);
+
 /* Print the settings table (for --help) */
 extern void cli_print_settings(void);
 

@@ -261,9 +261,7 @@ cmd_wal_fetch(ArchCli *cli)
 
 	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
-		st = arch_config_get_int(cli->cfg, "parallel", 1, 64, &parallel, &err);
-	if (st == ARCH_OK)
-		st = arch_config_get_int(cli->cfg, "ahead", 0, 1024, &ahead, &err);
+		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
 	if (st != ARCH_OK)
 	{
 		cli_log_error(&err);

@@ -407,9 +407,7 @@ cmd_wal_push(ArchCli *cli)
 	if (st == ARCH_OK)
 		st = cli_encode_options(cli, &ring, &opts, &err);
 	if (st == ARCH_OK)
-		st = arch_config_get_int(cli->cfg, "parallel", 1, 64, &parallel, &err);
-	if (st == ARCH_OK)
-		st = arch_config_get_int(cli->cfg, "ahead", 0, 1024, &ahead, &err);
+		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
 	if (st != ARCH_OK)
 	{
 		cli_log_error(&err);
