@@ -24,6 +24,18 @@ cli_load_config(ArchCli *cli, ArchError *err)
 	return st;
 }
 
+ArchStatus
+cli_begin(ArchCli *cli, ArchKeyring *ring, ArchError *err)
+{
+	ArchStatus	st;
+
+	memset(ring, 0, sizeof(ArchKeyring));
+	st = cli_load_config(cli, err);
+	if (st == ARCH_OK)
+		st = cli_load_keyring(cli, ring, err);
+	return st;
+}
+
 void
 cli_log_error(const ArchError *err)
 {
@@ -90,6 +102,17 @@ cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
 	opts->threads = (int) threads;
 	opts->key = ring->nkeys > 0 ? &ring->keys[0] : NULL;
 	return ARCH_OK;
+}
+
+ArchStatus
+cli_ahead_settings(ArchCli *cli, int64_t *parallel, int64_t *ahead,
+				   ArchError *err)
+{
+	ArchStatus	st = arch_config_get_int(cli->cfg, "parallel", 1, 64, parallel, err);
+
+	if (st == ARCH_OK)
+		st = arch_config_get_int(cli->cfg, "ahead", 0, 1024, ahead, err);
+	return st;
 }
 
 static void

@@ -65,6 +65,9 @@ extern void cmd_check_help(const char *progname);
  */
 extern ArchStatus cli_load_config(ArchCli *cli, ArchError *err);
 
+/* cli_load_config, then cli_load_keyring: where every command starts */
+extern ArchStatus cli_begin(ArchCli *cli, ArchKeyring *ring, ArchError *err);
+
 /* Log an ArchError as pg_log_error plus detail */
 extern void cli_log_error(const ArchError *err);
 
@@ -79,6 +82,10 @@ extern ArchStatus cli_load_keyring(ArchCli *cli, ArchKeyring *ring,
 /* Encoding options from the settings; opts->key points into ring */
 extern ArchStatus cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
 									 ArchEncodeOptions *opts, ArchError *err);
+
+/* The settings "parallel" (threads) and "ahead" (segments) of working ahead */
+extern ArchStatus cli_ahead_settings(ArchCli *cli, int64_t *parallel,
+									 int64_t *ahead, ArchError *err);
 
 /* Print the settings table (for --help) */
 extern void cli_print_settings(void);

@@ -111,10 +111,7 @@ cmd_check(ArchCli *cli)
 		pg_log_error("check takes no arguments");
 		return ARCH_EXIT_CONFIG;
 	}
-	memset(&ring, 0, sizeof(ring));
-	st = cli_load_config(cli, &err);
-	if (st == ARCH_OK)
-		st = cli_load_keyring(cli, &ring, &err);
+	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
 		st = cli_open_repo(cli, &storage, &err);
 	if (st == ARCH_OK)

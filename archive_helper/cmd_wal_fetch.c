@@ -8,7 +8,7 @@
  * else, "not in the archive".  During archive recovery "not in the
  * archive" ends recovery and promotes the server, so answering it when the
  * store merely failed would promote a server that is missing data.  Hence
- * (DESIGN, "No hang, no early end"):
+ * (README, "Archiving"):
  *
  *	- exit 1 only when the store answered that the object does not exist;
  *	- during archive recovery (recovery.signal without standby.signal in
@@ -20,6 +20,10 @@
  * size and SHA-256 matched the header, so PostgreSQL never reads bytes
  * that failed verification.
  *
+ * With spool-path set, fetching a segment also fetches the next ones, on
+ * parallel threads and verified in the same way, into the spool; the later
+ * call for one of them only renames it into place.
+ *
  * archive_helper/cmd_wal_fetch.c
  *
  *-------------------------------------------------------------------------
@@ -27,11 +31,15 @@
 #include "postgres_fe.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "access/xlog_internal.h"
+#include "catalog/pg_control.h"
 #include "cli.h"
 #include "common/logging.h"
+#include "parallel.h"
+#include "spool.h"
 #include "wal_name.h"
 
 typedef enum FetchMode
@@ -135,21 +143,108 @@ fetch_object(ArchStorage *storage, const char *object, const ArchKeyring *ring,
 	return st;
 }
 
+/*
+ * Fetch file_name into final, through tmp: nothing appears under final
+ * unless it was verified.  *repo is the caller's repository handle, opened
+ * here if still NULL and reused for the caller's next files.
+ */
+static ArchStatus
+fetch_file(ArchCli *cli, const ArchKeyring *ring, ArchStorage **repo,
+		   const char *file_name, const char *tmp, const char *final,
+		   ArchError *err)
+{
+	char	   *object = arch_wal_object_name(file_name);
+	ArchStatus	st;
+
+	st = *repo ? ARCH_OK : cli_open_repo(cli, repo, err);
+	if (st == ARCH_OK)
+		st = fetch_object(*repo, object, ring, tmp, err);
+	if (st == ARCH_OK && rename(tmp, final) != 0)
+		st = arch_error(err, ARCH_TRANSIENT, "could not rename file \"%s\" to \"%s\": %s",
+						tmp, final, strerror(errno));
+	if (st != ARCH_OK)
+		unlink(tmp);
+	pg_free(object);
+	return st;
+}
+
+/* One call's batch: the file PostgreSQL asked for, then the next ones */
+typedef struct FetchBatch
+{
+	ArchCli    *cli;
+	const ArchKeyring *ring;
+	char	  **names;
+	char	  **tmps;
+	char	  **finals;
+	ArchStatus *status;
+	ArchError  *errors;
+	ArchStorage **repos;		/* one per worker thread */
+} FetchBatch;
+
+static void
+fetch_job(void *arg, int i, int worker)
+{
+	FetchBatch *b = arg;
+
+	b->status[i] = fetch_file(b->cli, b->ring, &b->repos[worker], b->names[i],
+							  b->tmps[i], b->finals[i], &b->errors[i]);
+}
+
+/* Are dir and the directory of path on one file system? */
+static bool
+same_file_system(const char *dir, const char *path)
+{
+	char	   *parent = pg_strdup(path);
+	struct stat a;
+	struct stat b;
+	bool		same;
+
+	get_parent_directory(parent);
+	same = stat(dir, &a) == 0 && stat(parent[0] ? parent : ".", &b) == 0 &&
+		a.st_dev == b.st_dev;
+	pg_free(parent);
+	return same;
+}
+
+/*
+ * The WAL segment size from pg_control in the working directory, or 0.
+ * Read by hand: the frontend get_controlfile() exits on errors, and an
+ * exit code of our own choosing matters here.
+ */
+static uint64
+fetch_segment_size(void)
+{
+	ControlFileData control;
+	int			fd = open(XLOG_CONTROL_FILE, O_RDONLY | PG_BINARY, 0);
+	bool		ok;
+
+	if (fd < 0)
+		return 0;
+	ok = read(fd, &control, sizeof(control)) == sizeof(control);
+	close(fd);
+	if (!ok || !arch_wal_segment_size_valid(control.xlog_seg_size))
+		return 0;
+	return control.xlog_seg_size;
+}
+
 int
 cmd_wal_fetch(ArchCli *cli)
 {
 	FetchMode	mode = fetch_mode();
 	const char *file_name;
 	const char *dest;
-	char	   *object = NULL;
-	char	   *tmp_path = NULL;
+	ArchWalName wal;
 	ArchKeyring ring;
-	ArchStorage *storage = NULL;
+	FetchBatch	b = {0};
+	char	   *spool = NULL;
+	int64_t		parallel = 1;
+	int64_t		ahead = 0;
+	uint64		seg_size;
+	int			njobs = 1;
 	ArchError	err;
 	ArchStatus	st;
 	int			rc = ARCH_EXIT_OK;
 
-	memset(&ring, 0, sizeof(ring));
 	if (cli->argc != 2)
 	{
 		pg_log_error("wal-fetch takes two arguments, the WAL file name (%%f) and the path to restore it to (%%p)");
@@ -158,45 +253,102 @@ cmd_wal_fetch(ArchCli *cli)
 	}
 	file_name = cli->argv[0];
 	dest = cli->argv[1];
-	object = arch_wal_object_name(file_name);
-	if (object == NULL)
+	if (!arch_wal_parse(file_name, &wal))
 	{
 		pg_log_error("\"%s\" is not the name of a WAL file", file_name);
 		return fetch_failed(mode, ARCH_FATAL, file_name);
 	}
-	tmp_path = psprintf("%s.dbops.tmp", dest);
 
-	st = cli_load_config(cli, &err);
+	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
-		st = cli_load_keyring(cli, &ring, &err);
-	if (st == ARCH_OK)
-		st = cli_open_repo(cli, &storage, &err);
-	if (st == ARCH_OK)
-		st = fetch_object(storage, object, &ring, tmp_path, &err);
-	if (st == ARCH_OK && rename(tmp_path, dest) != 0)
-		st = arch_error(&err, ARCH_TRANSIENT, "could not rename file \"%s\" to \"%s\": %s",
-						tmp_path, dest, strerror(errno));
-
+		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
 	if (st != ARCH_OK)
 	{
-		unlink(tmp_path);
-		if (st == ARCH_NOT_FOUND)
-		{
-			/* routine: PostgreSQL asks for files past the end of the archive */
-			pg_log_debug("WAL file \"%s\" is not in repository \"%s\"",
-						 file_name, storage->url.text);
-		}
-		else
-		{
-			cli_log_error(&err);
-			pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
-		}
-		rc = fetch_failed(mode, st, file_name);
+		cli_log_error(&err);
+		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
+		arch_keyring_free(&ring);
+		return fetch_failed(mode, st, file_name);
 	}
 
-	arch_storage_close(storage);
+	/* prefetched by an earlier call: verified already, just move it */
+	if (wal.kind == ARCH_WAL_SEGMENT)
+		spool = spool_dir(cli, "fetch");
+	if (spool != NULL)
+	{
+		char	   *spooled = psprintf("%s/%s", spool, file_name);
+		bool		moved = rename(spooled, dest) == 0;
+
+		pg_free(spooled);
+		if (moved)
+		{
+			pg_log_debug("WAL file \"%s\" was prefetched", file_name);
+			goto done;
+		}
+		/* asked for something else than what we guessed: start afresh */
+		spool_clear(spool);
+		if (!same_file_system(spool, dest))
+		{
+			/* a spooled file could not be renamed into place */
+			pg_log_warning("spool-path \"%s\" is not on the file system of \"%s\": prefetching is off",
+						   arch_config_get(cli->cfg, "spool-path"), dest);
+			ahead = 0;
+		}
+	}
+
+	seg_size = spool ? fetch_segment_size() : 0;
+	if (seg_size == 0)
+		ahead = 0;
+	b.cli = cli;
+	b.ring = &ring;
+	b.names = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.tmps = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.finals = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.status = pg_malloc0(sizeof(ArchStatus) * (ahead + 1));
+	b.errors = pg_malloc0(sizeof(ArchError) * (ahead + 1));
+	b.repos = pg_malloc0(sizeof(ArchStorage *) * parallel);
+	b.names[0] = pg_strdup(file_name);
+	b.tmps[0] = psprintf("%s.dbops.tmp", dest);
+	b.finals[0] = pg_strdup(dest);
+	for (njobs = 1; njobs <= ahead; njobs++)
+	{
+		b.names[njobs] = pg_malloc(ARCH_WAL_SEGMENT_NAME_LEN + 1);
+		arch_wal_segment_name(b.names[njobs], wal.timeline,
+							  arch_wal_segno(&wal, seg_size) + njobs, seg_size);
+		b.tmps[njobs] = psprintf("%s/.%s.tmp", spool, b.names[njobs]);
+		b.finals[njobs] = psprintf("%s/%s", spool, b.names[njobs]);
+	}
+	parallel_run((int) parallel, njobs, fetch_job, &b);
+
+	st = b.status[0];
+	if (st == ARCH_NOT_FOUND)
+	{
+		/* routine: PostgreSQL asks for files past the end of the archive */
+		pg_log_debug("%s", b.errors[0].message);
+	}
+	else if (st != ARCH_OK)
+	{
+		cli_log_error(&b.errors[0]);
+		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
+	}
+	if (st != ARCH_OK)
+		rc = fetch_failed(mode, st, file_name);
+
+	for (int i = 0; i < njobs; i++)
+	{
+		pg_free(b.names[i]);
+		pg_free(b.tmps[i]);
+		pg_free(b.finals[i]);
+	}
+	pg_free(b.names);
+	pg_free(b.tmps);
+	pg_free(b.finals);
+	for (int i = 0; i < parallel; i++)
+		arch_storage_close(b.repos[i]);
+	pg_free(b.repos);
+	pg_free(b.status);
+	pg_free(b.errors);
+done:
+	pg_free(spool);
 	arch_keyring_free(&ring);
-	pg_free(object);
-	pg_free(tmp_path);
 	return rc;
 }

@@ -14,19 +14,25 @@
  * earlier run stored it but PostgreSQL did not record it, e.g. after a
  * crash), different is exit 4 and the stored object is never replaced.
  *
+ * With spool-path set, a call also pushes, on parallel threads, the
+ * segments that PostgreSQL has already marked .ready after its own, and
+ * leaves a marker for each (spool.h), so the later calls return at once.
+ *
  * archive_helper/cmd_wal_push.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/logging.h"
+#include "parallel.h"
+#include "spool.h"
 #include "wal_name.h"
 
 void
@@ -189,13 +195,10 @@ drop_for_queue_max(ArchCli *cli, const char *path, const char *file_name)
 	return true;
 }
 
-/* Exit code for a failed store, after the queue limit had its say */
+/* Exit code for a status other than ARCH_OK and ARCH_EXISTS */
 static int
-push_failed(ArchCli *cli, const char *path, const char *file_name,
-			ArchStatus st)
+push_exit_code(ArchStatus st)
 {
-	if (drop_for_queue_max(cli, path, file_name))
-		return ARCH_EXIT_OK;
 	switch (st)
 	{
 		case ARCH_FATAL:
@@ -207,73 +210,44 @@ push_failed(ArchCli *cli, const char *path, const char *file_name,
 	}
 }
 
-int
-cmd_wal_push(ArchCli *cli)
+/*
+ * push_file
+ *
+ * Store one WAL file.  Returns the status of the store (ARCH_EXISTS only
+ * when the archived copy differs); sha_hex gets the file's SHA-256.  Quiet
+ * pushes (working ahead) log nothing: the later call for that file reports.
+ */
+static ArchStatus
+push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
+		  const char *path, const char *file_name, bool quiet, char *sha_hex)
 {
-	const char *path;
-	const char *file_name;
-	char	   *object;
+	char	   *object = arch_wal_object_name(file_name);
+	ArchStorage *storage;
 	char	   *data;
 	size_t		len = 0;
-	ArchKeyring ring;
-	ArchEncodeOptions opts;
-	ArchStorage *storage = NULL;
 	ArchBuf		encoded = {0};
 	ArchObjectHeader hdr;
 	ArchWriteOptions wopts;
-	char		sha_hex[65];
 	char		stored_hex[65];
 	ArchError	err;
 	ArchStatus	st;
-	int			rc = ARCH_EXIT_OK;
-
-	if (cli->argc != 1)
-	{
-		pg_log_error("wal-push takes one argument, the path of the WAL file (%%p)");
-		pg_log_error_hint("Try \"%s wal-push --help\" for more information.", cli->progname);
-		return ARCH_EXIT_CONFIG;
-	}
-	path = cli->argv[0];
-	file_name = last_dir_separator(path) ? last_dir_separator(path) + 1 : path;
-	object = arch_wal_object_name(file_name);
-	if (object == NULL)
-	{
-		pg_log_error("\"%s\" is not the name of a WAL file", file_name);
-		return ARCH_EXIT_CONFIG;
-	}
-
-	memset(&ring, 0, sizeof(ring));
-	st = cli_load_config(cli, &err);
-	if (st == ARCH_OK)
-		st = cli_load_keyring(cli, &ring, &err);
-	if (st == ARCH_OK)
-		st = cli_encode_options(cli, &ring, &opts, &err);
-	if (st == ARCH_OK)
-		st = cli_open_repo(cli, &storage, &err);
-	if (st != ARCH_OK)
-	{
-		cli_log_error(&err);
-		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
-		rc = push_failed(cli, path, file_name, st);
-		goto done;
-	}
 
 	data = read_whole_file(path, &len);
 	if (data == NULL)
 	{
 		/* our own input: PostgreSQL retries, so not a configuration error */
-		pg_log_error("could not read WAL file \"%s\": %m", path);
-		rc = ARCH_EXIT_TRANSIENT;
+		st = arch_error(&err, ARCH_TRANSIENT, "could not read WAL file \"%s\": %s",
+						path, strerror(errno));
 		goto done;
 	}
-	st = arch_object_encode(&opts, object, data, len, &encoded, &hdr, &err);
+	/* the worker's repository, opened once and reused for its next files */
+	st = *repo ? ARCH_OK : cli_open_repo(cli, repo, &err);
+	storage = *repo;
+	if (st == ARCH_OK)
+		st = arch_object_encode(opts, object, data, len, &encoded, &hdr, &err);
 	pg_free(data);
 	if (st != ARCH_OK)
-	{
-		cli_log_error(&err);
-		rc = push_failed(cli, path, file_name, st);
 		goto done;
-	}
 	arch_hex(hdr.sha256, 32, sha_hex);
 
 	wopts.if_absent = true;
@@ -284,29 +258,214 @@ cmd_wal_push(ArchCli *cli)
 	{
 		st = stored_sha256(storage, object, stored_hex, &err);
 		if (st == ARCH_OK && strcmp(stored_hex, sha_hex) == 0)
-			pg_log_info("WAL file \"%s\" is already in repository \"%s\" with identical content",
-						file_name, storage->url.text);
+		{
+			if (!quiet)
+				pg_log_info("WAL file \"%s\" is already in repository \"%s\" with identical content",
+							file_name, storage->url.text);
+		}
 		else if (st == ARCH_OK)
 		{
-			pg_log_error("WAL file \"%s\" differs from the copy already in repository \"%s\"",
-						 file_name, storage->url.text);
-			pg_log_error_detail("The archived copy has SHA-256 %s, the file in pg_wal %s; the archived copy was left unchanged.",
-								stored_hex, sha_hex);
-			pg_log_error_hint("Another cluster may be archiving into the same repository.");
-			rc = ARCH_EXIT_DIFFERS;
+			st = ARCH_EXISTS;
+			if (!quiet)
+			{
+				pg_log_error("WAL file \"%s\" differs from the copy already in repository \"%s\"",
+							 file_name, storage->url.text);
+				pg_log_error_detail("The archived copy has SHA-256 %s, the file in pg_wal %s; the archived copy was left unchanged.",
+									stored_hex, sha_hex);
+				pg_log_error_hint("Another cluster may be archiving into the same repository.");
+			}
+			goto done;
 		}
 	}
+
+done:
+	if (st != ARCH_OK && st != ARCH_EXISTS && !quiet)
+	{
+		cli_log_error(&err);
+		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
+	}
+	arch_buf_free(&encoded);
+	pg_free(object);
+	return st;
+}
+
+/* One call's batch: the file PostgreSQL asked for, then ready ones ahead */
+typedef struct PushBatch
+{
+	ArchCli    *cli;
+	const ArchEncodeOptions *opts;
+	const char *spool;
+	char	  **paths;
+	char	  **names;
+	ArchStatus *status;
+	ArchStorage **repos;		/* one per worker thread */
+} PushBatch;
+
+static void
+push_job(void *arg, int i, int worker)
+{
+	PushBatch  *b = arg;
+	char		sha_hex[65];
+
+	b->status[i] = push_file(b->cli, b->opts, &b->repos[worker], b->paths[i],
+							 b->names[i], i > 0, sha_hex);
+	if (i > 0 && b->status[i] == ARCH_OK)
+		spool_push_mark(b->spool, b->paths[i], b->names[i], sha_hex);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * Up to max segments after file_name that PostgreSQL has marked .ready in
+ * wal_dir and that were not pushed ahead already; sorted, so the next one
+ * PostgreSQL will ask for comes first.
+ */
+static int
+ready_ahead(const char *wal_dir, const char *file_name, const char *spool,
+			int max, char **names)
+{
+	char		status_dir[MAXPGPATH];
+	DIR		   *dir;
+	struct dirent *de;
+	char	  **all = NULL;
+	int			nall = 0;
+	int			n = 0;
+
+	snprintf(status_dir, sizeof(status_dir), "%s/archive_status", wal_dir);
+	dir = opendir(status_dir);
+	if (dir == NULL)
+		return 0;
+	while ((de = readdir(dir)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+		ArchWalName wal;
+		char		name[MAXPGPATH];
+
+		if (len <= 6 || strcmp(de->d_name + len - 6, ".ready") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int) (len - 6), de->d_name);
+		if (!arch_wal_parse(name, &wal) || wal.kind != ARCH_WAL_SEGMENT ||
+			strcmp(name, file_name) <= 0)
+			continue;
+		all = pg_realloc(all, sizeof(char *) * (nall + 1));
+		all[nall++] = pg_strdup(name);
+	}
+	closedir(dir);
+	if (nall > 0)
+		qsort(all, nall, sizeof(char *), name_cmp);
+	for (int i = 0; i < nall; i++)
+	{
+		char		marker[MAXPGPATH];
+
+		snprintf(marker, sizeof(marker), "%s/%s.pushed", spool, all[i]);
+		if (n < max && access(marker, F_OK) != 0)
+			names[n++] = all[i];
+		else
+			pg_free(all[i]);
+	}
+	pg_free(all);
+	return n;
+}
+
+int
+cmd_wal_push(ArchCli *cli)
+{
+	const char *path;
+	const char *file_name;
+	char	   *wal_dir;
+	ArchWalName wal;
+	ArchKeyring ring;
+	ArchEncodeOptions opts;
+	PushBatch	b = {0};
+	int64_t		parallel = 1;
+	int64_t		ahead = 0;
+	int			njobs = 1;
+	char	   *spool = NULL;
+	ArchError	err;
+	ArchStatus	st;
+	int			rc;
+
+	if (cli->argc != 1)
+	{
+		pg_log_error("wal-push takes one argument, the path of the WAL file (%%p)");
+		pg_log_error_hint("Try \"%s wal-push --help\" for more information.", cli->progname);
+		return ARCH_EXIT_CONFIG;
+	}
+	path = cli->argv[0];
+	file_name = last_dir_separator(path) ? last_dir_separator(path) + 1 : path;
+	if (!arch_wal_parse(file_name, &wal))
+	{
+		pg_log_error("\"%s\" is not the name of a WAL file", file_name);
+		return ARCH_EXIT_CONFIG;
+	}
+
+	st = cli_begin(cli, &ring, &err);
+	if (st == ARCH_OK)
+		st = cli_encode_options(cli, &ring, &opts, &err);
+	if (st == ARCH_OK)
+		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
 	if (st != ARCH_OK)
 	{
 		cli_log_error(&err);
 		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
-		rc = push_failed(cli, path, file_name, st);
+		arch_keyring_free(&ring);
+		return drop_for_queue_max(cli, path, file_name) ? ARCH_EXIT_OK : push_exit_code(st);
 	}
 
+	wal_dir = pg_strdup(path);
+	get_parent_directory(wal_dir);
+	if (wal_dir[0] == '\0')
+		strcpy(wal_dir, ".");
+
+	/* pushed ahead by an earlier call: nothing left to do */
+	spool = spool_dir(cli, "push");
+	if (spool != NULL && spool_push_done(spool, path, file_name))
+	{
+		pg_log_debug("WAL file \"%s\" was pushed ahead", file_name);
+		rc = ARCH_EXIT_OK;
+		goto done;
+	}
+
+	b.cli = cli;
+	b.opts = &opts;
+	b.spool = spool;
+	b.paths = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.names = pg_malloc0(sizeof(char *) * (ahead + 1));
+	b.status = pg_malloc0(sizeof(ArchStatus) * (ahead + 1));
+	b.repos = pg_malloc0(sizeof(ArchStorage *) * parallel);
+	b.names[0] = pg_strdup(file_name);
+	if (spool != NULL)
+		njobs += ready_ahead(wal_dir, file_name, spool, (int) ahead, b.names + 1);
+	for (int i = 0; i < njobs; i++)
+		b.paths[i] = i == 0 ? pg_strdup(path) : psprintf("%s/%s", wal_dir, b.names[i]);
+	parallel_run((int) parallel, njobs, push_job, &b);
+
+	st = b.status[0];
+	if (st == ARCH_OK)
+		rc = ARCH_EXIT_OK;
+	else if (st == ARCH_EXISTS)
+		rc = ARCH_EXIT_DIFFERS;
+	else
+		rc = drop_for_queue_max(cli, path, file_name) ? ARCH_EXIT_OK : push_exit_code(st);
+
+	for (int i = 0; i < njobs; i++)
+	{
+		pg_free(b.paths[i]);
+		pg_free(b.names[i]);
+	}
+	for (int i = 0; i < parallel; i++)
+		arch_storage_close(b.repos[i]);
+	pg_free(b.repos);
+	pg_free(b.paths);
+	pg_free(b.names);
+	pg_free(b.status);
 done:
-	arch_buf_free(&encoded);
-	arch_storage_close(storage);
+	pg_free(spool);
+	pg_free(wal_dir);
 	arch_keyring_free(&ring);
-	pg_free(object);
 	return rc;
 }

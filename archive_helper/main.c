@@ -208,5 +208,6 @@ main(int argc, char **argv)
 	pg_free(settings);
 	pg_free(option_names);
 	pg_free(option_values);
+	pg_free((char *) cli.progname);
 	return rc;
 }

@@ -30,6 +30,12 @@ const ArchSetting arch_core_settings[] = {
 	"encryption key as \"KEY-ID HEX\" (see Key files); turns encryption on"},
 	{"encrypt-key-file", "DBOPS_ARCHIVE_ENCRYPT_KEY_FILE", NULL, NULL, false,
 	"path of a key file (mode 0600); turns encryption on"},
+	{"spool-path", "DBOPS_ARCHIVE_SPOOL_PATH", NULL, NULL, false,
+	"local directory (outside the data directory) that turns on pushing and prefetching ahead; off when unset"},
+	{"parallel", "DBOPS_ARCHIVE_PARALLEL", NULL, "2", false,
+	"threads that push or fetch segments at once, with spool-path"},
+	{"ahead", "DBOPS_ARCHIVE_AHEAD", NULL, "8", false,
+	"segments one call pushes (those ready in pg_wal) or prefetches beyond its own, with spool-path"},
 	{"archive-push-queue-max", "DBOPS_ARCHIVE_PUSH_QUEUE_MAX", NULL, NULL, false,
 	"drop WAL from the archive, with a WARNING, when a push fails and pg_wal holds more than this many bytes awaiting archiving; off when unset"},
 	{NULL}

@@ -15,11 +15,14 @@
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -30,6 +33,7 @@ struct ArchHttp
 {
 	CURL	   *curl;
 	char	   *ca_file;
+	char		errbuf[CURL_ERROR_SIZE];	/* libcurl's words for a failure */
 };
 
 /* Response bodies we keep in memory (XML answers, error texts) are small */
@@ -37,21 +41,28 @@ struct ArchHttp
 
 /* ---------------------------------------------------------------- handles */
 
+/*
+ * Once per process: libcurl's global state, and SIGPIPE ignored.  With
+ * CURLOPT_NOSIGNAL (needed with threads) libcurl leaves SIGPIPE to us, and
+ * a store closing a TLS connection must not kill the process: a restore
+ * killed by a signal would abort PostgreSQL's recovery.  Backends ignore
+ * SIGPIPE already, so this changes nothing for the archive module.
+ */
+static void
+arch_http_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	signal(SIGPIPE, SIG_IGN);
+	srand((unsigned int) (time(NULL) ^ getpid()));
+}
+
 ArchHttp *
 arch_http_new(const char *ca_file)
 {
-	static bool initialized = false;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ArchHttp   *http;
 
-	/*
-	 * curl_global_init is not thread-safe in 7.88; the first repository is
-	 * opened before any thread starts.
-	 */
-	if (!initialized)
-	{
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		initialized = true;
-	}
+	pthread_once(&once, arch_http_global_init);
 	http = arch_alloc0(sizeof(ArchHttp));
 	http->ca_file = ca_file ? arch_strdup(ca_file) : NULL;
 	return http;
@@ -158,7 +169,6 @@ arch_http_curl_transient(CURLcode rc)
 		case CURLE_HTTP2:
 		case CURLE_HTTP2_STREAM:
 		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_WRITE_ERROR:
 			return true;
 		default:
 			return false;
@@ -197,6 +207,8 @@ arch_http_prepare(ArchHttp *http, ArchHttpAttempt *at, struct curl_slist **list,
 	else
 		curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
 
+	http->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http->errbuf);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *list);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -244,8 +256,10 @@ arch_http_perform(ArchHttp *http, const ArchHttpRequest *req,
 {
 	ArchHttpAttempt at;
 	CURLcode	rc = CURLE_OK;
+	int			attempt;
+	const char *reason;
 
-	for (int attempt = 0;; attempt++)
+	for (attempt = 0;; attempt++)
 	{
 		struct curl_slist *list = NULL;
 		ArchStatus	st;
@@ -283,22 +297,30 @@ arch_http_perform(ArchHttp *http, const ArchHttpRequest *req,
 
 	if (rc == CURLE_OK)
 		return ARCH_OK;			/* a 5xx after all retries: caller explains */
+
+	/*
+	 * libcurl's own text says more ("Failed to connect to host port 443")
+	 * but could in principle quote a URL: cut it at any query string, where
+	 * a SAS token would be.
+	 */
+	http->errbuf[strcspn(http->errbuf, "?")] = '\0';
+	reason = http->errbuf[0] ? http->errbuf : curl_easy_strerror(rc);
 	switch (rc)
 	{
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CACERT_BADFILE:
 		case CURLE_SSL_CERTPROBLEM:
-			arch_error(err, ARCH_FATAL, "could not %s: %s", what, curl_easy_strerror(rc));
+			arch_error(err, ARCH_FATAL, "could not %s: %s", what, reason);
 			return arch_error_detail(err, ARCH_FATAL,
-									 "The store's TLS certificate could not be verified; give its CA file in the CA file setting.");
+									 "The store's TLS certificate could not be verified; name the CA that signed it in s3-ca-file (AWS_CA_BUNDLE) or azure-ca-file (DBOPS_ARCHIVE_AZURE_CA_FILE).");
 		case CURLE_URL_MALFORMAT:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return arch_error(err, ARCH_FATAL, "could not %s: %s (check the endpoint setting)",
-							  what, curl_easy_strerror(rc));
+							  what, reason);
 		default:
-			arch_error(err, ARCH_TRANSIENT, "could not %s: %s", what, curl_easy_strerror(rc));
+			arch_error(err, ARCH_TRANSIENT, "could not %s: %s", what, reason);
 			return arch_error_detail(err, ARCH_TRANSIENT,
-									 "Gave up after %d attempts.", ARCH_HTTP_RETRIES + 1);
+									 "Gave up after %d attempt%s.", attempt + 1, attempt ? "s" : "");
 	}
 }
 

@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 #include <zstd.h>
 
+#include "hash_pipe.h"
 #include "object.h"
 
 /* Below this size a second thread costs more than it saves */
@@ -351,12 +352,11 @@ struct ArchDecoder
 
 	/* decompression */
 	ZSTD_DStream *zds;
-	uint8_t    *zout;
-	size_t		zout_cap;
 	bool		frame_done;
 
-	/* verification of the plaintext */
-	EVP_MD_CTX *md;
+	/* verification of the plaintext, hashed in slots by another thread */
+	ArchHashPipe *hash;
+	size_t		slot_fill;
 	uint64_t	plain_seen;
 };
 
@@ -370,8 +370,7 @@ arch_decoder_begin(const char *name, const ArchKeyring *keys, ArchSink sink,
 	d->keys = keys;
 	d->sink = sink;
 	d->arg = arg;
-	d->md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(d->md, EVP_sha256(), NULL);
+	d->hash = arch_hash_pipe_begin();
 	return d;
 }
 
@@ -382,10 +381,10 @@ arch_decoder_free(ArchDecoder *d)
 		return;
 	if (d->zds)
 		ZSTD_freeDStream(d->zds);
-	EVP_MD_CTX_free(d->md);
+	if (d->hash)
+		arch_hash_pipe_end(d->hash, NULL);
 	arch_free(d->chunk);
 	arch_free(d->chunk_plain);
-	arch_free(d->zout);
 	arch_free(d->name);
 	arch_free(d);
 }
@@ -397,18 +396,59 @@ decoder_corrupt(ArchDecoder *d, const char *what, ArchError *err)
 					  d->name, what);
 }
 
-/* Plaintext: count, hash, hand on */
+/*
+ * A full (or, at the end, the last) slot of plaintext: hand it on, then to
+ * the hashing thread.  The sink sees the data in slot-sized pieces.
+ */
 static ArchStatus
-decoder_plain(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
+decoder_flush_slot(ArchDecoder *d, ArchError *err)
 {
-	if (len == 0)
+	ArchStatus	st;
+
+	if (d->slot_fill == 0)
 		return ARCH_OK;
+	st = d->sink(d->arg, arch_hash_pipe_slot(d->hash), d->slot_fill, err);
+	arch_hash_pipe_push(d->hash, d->slot_fill);
+	d->slot_fill = 0;
+	return st;
+}
+
+/*
+ * len more bytes of plaintext are in the current slot (after slot_fill):
+ * count them, and pass the slot on when full.
+ */
+static ArchStatus
+decoder_commit(ArchDecoder *d, size_t len, ArchError *err)
+{
 	d->plain_seen += len;
+	d->slot_fill += len;
 	/* stop early rather than hand on more than the header promised */
 	if (d->plain_seen > d->hdr.plain_size)
 		return decoder_corrupt(d, "more data than the header's plaintext size", err);
-	EVP_DigestUpdate(d->md, data, len);
-	return d->sink(d->arg, data, len, err);
+	if (d->slot_fill == ARCH_HASH_PIPE_SLOT)
+		return decoder_flush_slot(d, err);
+	return ARCH_OK;
+}
+
+/* Plaintext from elsewhere (no compression): copy it into slots */
+static ArchStatus
+decoder_plain(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
+{
+	while (len > 0)
+	{
+		size_t		take = ARCH_HASH_PIPE_SLOT - d->slot_fill;
+		ArchStatus	st;
+
+		if (take > len)
+			take = len;
+		memcpy(arch_hash_pipe_slot(d->hash) + d->slot_fill, data, take);
+		data += take;
+		len -= take;
+		st = decoder_commit(d, take, err);
+		if (st != ARCH_OK)
+			return st;
+	}
+	return ARCH_OK;
 }
 
 /* Payload after decryption: decompress if need be */
@@ -420,10 +460,14 @@ decoder_payload(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
 	if (d->hdr.compress == ARCH_COMPRESS_NONE)
 		return decoder_plain(d, data, len, err);
 
-	/* a full output buffer may hide more output: call again until not full */
+	/*
+	 * Decompress straight into the hash pipe's slot.  A full output buffer
+	 * may hide more output: call again until it is not full.
+	 */
 	for (bool out_full = false; in.pos < in.size || out_full;)
 	{
-		ZSTD_outBuffer out = {d->zout, d->zout_cap, 0};
+		ZSTD_outBuffer out = {arch_hash_pipe_slot(d->hash) + d->slot_fill,
+		ARCH_HASH_PIPE_SLOT - d->slot_fill, 0};
 		size_t		rc;
 		ArchStatus	st;
 
@@ -436,7 +480,7 @@ decoder_payload(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
 		if (rc == 0)
 			d->frame_done = true;
 		out_full = (out.pos == out.size && rc != 0);
-		st = decoder_plain(d, d->zout, out.pos, err);
+		st = decoder_commit(d, out.pos, err);
 		if (st != ARCH_OK)
 			return st;
 	}
@@ -482,10 +526,22 @@ decoder_start(ArchDecoder *d, ArchError *err)
 		if (d->zds == NULL)
 			return arch_error(err, ARCH_FATAL, "could not create a zstd context");
 		ZSTD_initDStream(d->zds);
-		d->zout_cap = ZSTD_DStreamOutSize();
-		d->zout = arch_alloc(d->zout_cap);
 	}
 	return ARCH_OK;
+}
+
+/* Move input into buf until it holds want bytes (or the input is used up) */
+static void
+gather(uint8_t *buf, size_t *have, size_t want, const uint8_t **p, size_t *len)
+{
+	size_t		take = want - *have;
+
+	if (take > *len)
+		take = *len;
+	memcpy(buf + *have, *p, take);
+	*have += take;
+	*p += take;
+	*len -= take;
 }
 
 ArchStatus
@@ -514,16 +570,7 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 			}
 			if (len == 0)
 				return ARCH_OK;
-			{
-				size_t		take = needed - d->hdr_have;
-
-				if (take > len)
-					take = len;
-				memcpy(d->hdr_bytes + d->hdr_have, p, take);
-				d->hdr_have += take;
-				p += take;
-				len -= take;
-			}
+			gather(d->hdr_bytes, &d->hdr_have, needed, &p, &len);
 		}
 		d->have_header = true;
 		st = decoder_start(d, err);
@@ -537,7 +584,6 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 	while (len > 0)
 	{
 		size_t		full = d->hdr.chunk_size + ARCH_OBJECT_TAG_LEN;
-		size_t		take;
 
 		/* a full chunk followed by more bytes was not the final one */
 		if (d->chunk_have == full)
@@ -547,13 +593,7 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 			if (st != ARCH_OK)
 				return st;
 		}
-		take = full - d->chunk_have;
-		if (take > len)
-			take = len;
-		memcpy(d->chunk + d->chunk_have, p, take);
-		d->chunk_have += take;
-		p += take;
-		len -= take;
+		gather(d->chunk, &d->chunk_have, full, &p, &len);
 	}
 	return ARCH_OK;
 }
@@ -563,7 +603,6 @@ arch_decoder_end(ArchDecoder *d, ArchObjectHeader *hdr, ArchError *err)
 {
 	ArchStatus	st = ARCH_OK;
 	uint8_t		sha[32];
-	unsigned int sha_len = 32;
 
 	if (!d->have_header)
 		st = decoder_corrupt(d, "truncated header", err);
@@ -579,8 +618,11 @@ arch_decoder_end(ArchDecoder *d, ArchObjectHeader *hdr, ArchError *err)
 	if (st == ARCH_OK && d->plain_seen != d->hdr.plain_size)
 		st = decoder_corrupt(d, "plaintext size differs from the header", err);
 	if (st == ARCH_OK)
+		st = decoder_flush_slot(d, err);
+	if (st == ARCH_OK)
 	{
-		EVP_DigestFinal_ex(d->md, sha, &sha_len);
+		arch_hash_pipe_end(d->hash, sha);
+		d->hash = NULL;
 		if (memcmp(sha, d->hdr.sha256, 32) != 0)
 			st = decoder_corrupt(d, "SHA-256 of the plaintext differs from the header", err);
 	}

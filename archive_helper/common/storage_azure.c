@@ -28,11 +28,16 @@
 
 #include "azure_request.h"
 #include "config.h"
-#include "http.h"
+#include "http_store.h"
 
 #define AZ_VERSION "2021-08-06"
-#define AZ_META_SHA256 "x-ms-meta-sha256"
-#define AZ_MIN_BLOCK (1024 * 1024)
+/*
+ * Azure's limits on blocks (version 2019-12-12 and later); smaller blocks
+ * than 1 MB would only multiply requests.
+ */
+#define AZ_MIN_BLOCK ((uint64_t) 1024 * 1024)
+#define AZ_MAX_BLOCK ((uint64_t) 4000 * 1024 * 1024)
+#define AZ_MAX_BLOCKS 50000
 
 static const ArchSetting az_settings[] = {
 	{"azure-account", "AZURE_STORAGE_ACCOUNT", NULL, NULL, false,
@@ -52,26 +57,19 @@ static const ArchSetting az_settings[] = {
 
 typedef struct AzStorage
 {
-	ArchHttp   *http;
-	const char *url;			/* repository URL, for messages */
+	ArchHttpStore store;		/* first: the shared operations use it */
 	char	   *account;
 	char	   *key;			/* base64 account key, or NULL */
 	char	   *sas;			/* SAS token without '?', or NULL */
 	char	   *origin;			/* "https://host[:port]" */
 	char	   *base_path;		/* "" or "/devstoreaccount1" (emulator) */
-	char	   *container;
-	char	   *prefix;
 	size_t		block_size;
 } AzStorage;
 
 typedef struct AzWriter
 {
+	ArchHttpWriter w;			/* first: arch_store_write uses it */
 	AzStorage  *az;
-	char	   *name;
-	char	   *key;
-	bool		if_absent;
-	char	   *meta_header;
-	ArchUpload	up;
 } AzWriter;
 
 /*
@@ -81,11 +79,12 @@ typedef struct AzWriter
  * SharedKey or SAS.  The date, version and Content-MD5 are added here.
  */
 static ArchStatus
-az_request(AzStorage *az, const char *method, const char *blob,
+az_request(void *state, const char *method, const char *blob,
 		   const ArchQuery *query, const char *const *extra,
 		   const void *body, size_t len, ArchSink sink, void *arg,
 		   const char *what, ArchHttpResponse *resp, ArchError *err)
 {
+	AzStorage  *az = state;
 	const char *headers[12];
 	int			n = 0;
 	char		date[32];
@@ -123,9 +122,9 @@ az_request(AzStorage *az, const char *method, const char *blob,
 	}
 
 	if (blob[0] != '\0')
-		path = arch_psprintf("%s/%s/%s", az->base_path, az->container, encoded);
+		path = arch_psprintf("%s/%s/%s", az->base_path, az->store.container, encoded);
 	else
-		path = arch_psprintf("%s/%s", az->base_path, az->container);
+		path = arch_psprintf("%s/%s", az->base_path, az->store.container);
 	if (az->key)
 	{
 		char	   *sts;
@@ -149,12 +148,11 @@ az_request(AzStorage *az, const char *method, const char *blob,
 	req.body_len = len;
 	req.sink = sink;
 	req.sink_arg = arg;
-	st = arch_http_perform(az->http, &req, what, resp, err);
+	st = arch_http_perform(az->store.http, &req, what, resp, err);
 
 	/* the URL may hold a SAS token, the Authorization header a signature */
-	memset(url, 0, strlen(url));
-	arch_free(url);
-	arch_free(auth);
+	arch_free_secret(url);
+	arch_free_secret(auth);
 	arch_free(path);
 	arch_free(q);
 	arch_free(encoded);
@@ -163,43 +161,20 @@ az_request(AzStorage *az, const char *method, const char *blob,
 	return st;
 }
 
-/* Error for an answer that is not a success, with the service's code */
-static ArchStatus
-az_fail(const ArchHttpResponse *resp, const char *what, ArchError *err)
-{
-	ArchStatus	st = arch_http_status_class(resp->status);
-	char	   *code = arch_http_header(resp, "x-ms-error-code");
-
-	if (code == NULL)
-		code = arch_xml_find(resp->body.data, "Code");
-	/* callers handle "no such object" first: a 404 left is a missing container */
-	if (st == ARCH_OK || st == ARCH_NOT_FOUND)
-		st = ARCH_FATAL;
-	arch_error(err, st, "could not %s: HTTP status %ld%s%s%s", what,
-			   resp->status, code ? " (" : "", code ? code : "", code ? ")" : "");
-	if (resp->status == 401 || resp->status == 403)
-		arch_error_detail(err, st,
-						  "The store refused the credentials: check AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN.");
-	else if (st == ARCH_TRANSIENT)
-		arch_error_detail(err, st, "Gave up after %d attempts.", ARCH_HTTP_RETRIES + 1);
-	arch_free(code);
-	return st;
-}
-
-static char *
-az_what(AzStorage *az, const char *verb, const char *name)
-{
-	return arch_psprintf("%s \"%s\" in container \"%s\" of repository \"%s\"",
-						 verb, name, az->container, az->url);
-}
-
-static ArchStatus
-az_not_found(AzStorage *az, const char *name, ArchError *err)
-{
-	return arch_error(err, ARCH_NOT_FOUND,
-					  "object \"%s\" not found in container \"%s\" of repository \"%s\"",
-					  name, az->container, az->url);
-}
+/* What the shared operations need to know about Azure (List Blobs) */
+static const ArchHttpStoreType az_type = {
+	.request = az_request,
+	.kind = "container",
+	.meta_sha256 = "x-ms-meta-sha256",
+	.credentials_hint = "The store refused the credentials: check AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN.",
+	.list_param = {"comp", "restype"},
+	.list_value = {"list", "container"},
+	.list_token_param = "marker",
+	.list_next_tag = "NextMarker",
+	.list_item_tag = "Blob",
+	.list_name_tag = "Name",
+	.list_size_tag = "Content-Length",
+};
 
 /* ---------------------------------------------------------------- open */
 
@@ -262,9 +237,13 @@ az_open(const ArchUrl *url, const ArchConfig *cfg, void **state, ArchError *err)
 	st = arch_config_get_size(cfg, "azure-block-threshold", &block_size, err);
 	if (st != ARCH_OK)
 		return st;
-	if (block_size < AZ_MIN_BLOCK)
-		return arch_error(err, ARCH_FATAL,
-						  "setting \"azure-block-threshold\" must be at least 1MB");
+	if (block_size < AZ_MIN_BLOCK || block_size > AZ_MAX_BLOCK)
+	{
+		arch_error(err, ARCH_FATAL,
+				   "setting \"azure-block-threshold\" must be between 1MB and 4000MB");
+		return arch_error_detail(err, ARCH_FATAL,
+								 "Azure accepts blocks of up to 4000 MiB.");
+	}
 
 	az = arch_alloc0(sizeof(AzStorage));
 	if (endpoint == NULL || endpoint[0] == '\0')
@@ -277,27 +256,15 @@ az_open(const ArchUrl *url, const ArchConfig *cfg, void **state, ArchError *err)
 		arch_free(az);
 		return st;
 	}
-	az->url = url->text;
+	arch_store_init(&az->store, &az_type, url, arch_config_get(cfg, "azure-ca-file"));
 	az->account = arch_strdup(account);
 	if (key && key[0])
 		az->key = arch_strdup(key);
 	else
 		az->sas = arch_strdup(sas[0] == '?' ? sas + 1 : sas);
-	az->container = arch_strdup(url->container);
-	az->prefix = arch_strdup(url->prefix);
 	az->block_size = block_size;
-	az->http = arch_http_new(arch_config_get(cfg, "azure-ca-file"));
 	*state = az;
 	return ARCH_OK;
-}
-
-/* Overwrite a secret before freeing it */
-static void
-az_free_secret(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-	arch_free(s);
 }
 
 static void
@@ -305,14 +272,12 @@ az_close(void *state)
 {
 	AzStorage  *az = state;
 
-	arch_http_free(az->http);
+	arch_store_free(&az->store);
 	arch_free(az->account);
-	az_free_secret(az->key);
-	az_free_secret(az->sas);
+	arch_free_secret(az->key);
+	arch_free_secret(az->sas);
 	arch_free(az->origin);
 	arch_free(az->base_path);
-	arch_free(az->container);
-	arch_free(az->prefix);
 	arch_free(az);
 }
 
@@ -324,16 +289,26 @@ az_put_block(void *arg, const char *data, size_t len, ArchError *err)
 {
 	AzWriter   *w = arg;
 	ArchQuery	q = {0};
-	char	   *id = arch_azure_block_id(w->up.parts_sent);
-	char	   *what = az_what(w->az, "upload a block of", w->name);
+	char	   *id;
+	char	   *what;
 	ArchHttpResponse resp = {0};
 	ArchStatus	st;
 
+	if (w->w.up.parts_sent >= AZ_MAX_BLOCKS)
+	{
+		arch_error(err, ARCH_FATAL, "could not upload \"%s\": more than %d blocks",
+				   w->w.name, AZ_MAX_BLOCKS);
+		return arch_error_detail(err, ARCH_FATAL,
+								 "Raise azure-block-threshold: a blob holds at most %d blocks.",
+								 AZ_MAX_BLOCKS);
+	}
+	id = arch_azure_block_id(w->w.up.parts_sent);
+	what = arch_store_what(&w->az->store, "upload a block of", w->w.name);
 	arch_query_add(&q, "blockid", id);
 	arch_query_add(&q, "comp", "block");
-	st = az_request(w->az, "PUT", w->key, &q, NULL, data, len, NULL, NULL, what, &resp, err);
+	st = az_request(w->az, "PUT", w->w.key, &q, NULL, data, len, NULL, NULL, what, &resp, err);
 	if (st == ARCH_OK && resp.status != 201)
-		st = az_fail(&resp, what, err);
+		st = arch_store_fail(&w->az->store, &resp, what, err);
 	arch_http_response_free(&resp);
 	arch_free(what);
 	arch_free(id);
@@ -348,31 +323,15 @@ az_write_begin(void *state, const char *name, const ArchWriteOptions *opts,
 	AzWriter   *w = arch_alloc0(sizeof(AzWriter));
 
 	w->az = az;
-	w->name = arch_strdup(name);
-	w->key = arch_object_key(az->prefix, name);
-	w->if_absent = opts && opts->if_absent;
-	if (opts && opts->sha256)
-		w->meta_header = arch_psprintf(AZ_META_SHA256 ": %s", opts->sha256);
-	arch_upload_init(&w->up, az->block_size, az_put_block, w);
+	arch_store_writer_init(&w->w, &az->store, name, opts, az->block_size, az_put_block);
 	*writer = w;
 	return ARCH_OK;
-}
-
-static ArchStatus
-az_write(void *writer, const void *data, size_t len, ArchError *err)
-{
-	AzWriter   *w = writer;
-
-	return arch_upload_write(&w->up, data, len, err);
 }
 
 static void
 az_writer_free(AzWriter *w)
 {
-	arch_upload_free(&w->up);
-	arch_free(w->meta_header);
-	arch_free(w->key);
-	arch_free(w->name);
+	arch_store_writer_free(&w->w);
 	arch_free(w);
 }
 
@@ -389,41 +348,37 @@ az_write_end(void *writer, ArchError *err)
 	int			n = 0;
 	ArchQuery	q = {0};
 	char	   *list_body = NULL;
-	char	   *what = az_what(az, "upload", w->name);
+	char	   *what = arch_store_what(&az->store, "upload", w->w.name);
 	ArchHttpResponse resp = {0};
 	ArchStatus	st = ARCH_OK;
 
-	if (w->up.parts_sent > 0)
+	if (w->w.up.parts_sent > 0)
 	{
-		st = az_put_block(w, w->up.data, w->up.len, err);
-		w->up.parts_sent++;
-		list_body = arch_azure_block_list_body(w->up.parts_sent);
+		st = az_put_block(w, w->w.up.data, w->w.up.len, err);
+		w->w.up.parts_sent++;
+		list_body = arch_azure_block_list_body(w->w.up.parts_sent);
 		extra[n++] = "Content-Type: application/xml";
 		arch_query_add(&q, "comp", "blocklist");
 	}
 	else
 		extra[n++] = "x-ms-blob-type: BlockBlob";
-	if (w->if_absent)
+	if (w->w.if_absent)
 		extra[n++] = "If-None-Match: *";
-	if (w->meta_header)
-		extra[n++] = w->meta_header;
+	if (w->w.meta_header)
+		extra[n++] = w->w.meta_header;
 	extra[n] = NULL;
 
-	if (st == ARCH_OK)
-	{
-		if (list_body)
-			st = az_request(az, "PUT", w->key, &q, extra, list_body, strlen(list_body),
-							NULL, NULL, what, &resp, err);
-		else
-			st = az_request(az, "PUT", w->key, NULL, extra, w->up.data, w->up.len,
-							NULL, NULL, what, &resp, err);
-	}
+	if (st == ARCH_OK && list_body)
+		st = az_request(az, "PUT", w->w.key, &q, extra, list_body, strlen(list_body),
+						NULL, NULL, what, &resp, err);
+	else if (st == ARCH_OK)
+		st = az_request(az, "PUT", w->w.key, NULL, extra, w->w.up.data, w->w.up.len,
+						NULL, NULL, what, &resp, err);
 	/* an existing blob: 409 BlobAlreadyExists or 412 ConditionNotMet */
-	if (st == ARCH_OK && w->if_absent && (resp.status == 409 || resp.status == 412))
-		st = arch_error(err, ARCH_EXISTS, "object \"%s\" already exists in container \"%s\" of repository \"%s\"",
-						w->name, az->container, az->url);
+	if (st == ARCH_OK && w->w.if_absent && (resp.status == 409 || resp.status == 412))
+		st = arch_store_exists(&az->store, w->w.name, err);
 	else if (st == ARCH_OK && resp.status != 201)
-		st = az_fail(&resp, what, err);
+		st = arch_store_fail(&az->store, &resp, what, err);
 	arch_http_response_free(&resp);
 	arch_free(list_body);
 	arch_free(what);
@@ -438,154 +393,17 @@ az_write_abort(void *writer)
 	az_writer_free(writer);
 }
 
-/* ---------------------------------------------------------------- read */
-
-static ArchStatus
-az_read(void *state, const char *name, uint64_t limit, ArchSink sink,
-		void *arg, ArchError *err)
-{
-	AzStorage  *az = state;
-	char	   *key = arch_object_key(az->prefix, name);
-	char	   *what = az_what(az, "download", name);
-	char	   *range = NULL;
-	const char *extra[2] = {NULL, NULL};
-	ArchHttpResponse resp = {0};
-	ArchStatus	st;
-
-	if (limit > 0)
-	{
-		range = arch_psprintf("x-ms-range: bytes=0-%llu", (unsigned long long) limit - 1);
-		extra[0] = range;
-	}
-	st = az_request(az, "GET", key, NULL, extra, NULL, 0, sink, arg, what, &resp, err);
-	if (st == ARCH_OK && resp.status == 404)
-		st = az_not_found(az, name, err);
-	else if (st == ARCH_OK && resp.status != 200 && resp.status != 206)
-		st = az_fail(&resp, what, err);
-	arch_http_response_free(&resp);
-	arch_free(range);
-	arch_free(what);
-	arch_free(key);
-	return st;
-}
-
-static ArchStatus
-az_info(void *state, const char *name, ArchObjectInfo *info, ArchError *err)
-{
-	AzStorage  *az = state;
-	char	   *key = arch_object_key(az->prefix, name);
-	char	   *what = az_what(az, "look up", name);
-	ArchHttpResponse resp = {0};
-	ArchStatus	st;
-
-	memset(info, 0, sizeof(ArchObjectInfo));
-	st = az_request(az, "HEAD", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
-	if (st == ARCH_OK && resp.status == 404)
-		st = az_not_found(az, name, err);
-	else if (st == ARCH_OK && resp.status != 200)
-		st = az_fail(&resp, what, err);
-	if (st == ARCH_OK)
-	{
-		char	   *length = arch_http_header(&resp, "Content-Length");
-		char	   *sha = arch_http_header(&resp, AZ_META_SHA256);
-
-		info->size = length ? strtoull(length, NULL, 10) : 0;
-		if (sha && strlen(sha) == 64)
-			memcpy(info->sha256, sha, 65);
-		arch_free(length);
-		arch_free(sha);
-	}
-	arch_http_response_free(&resp);
-	arch_free(what);
-	arch_free(key);
-	return st;
-}
-
-/* ---------------------------------------------------------------- list */
-
-static ArchStatus
-az_list(void *state, const char *prefix, ArchListCallback callback,
-		void *arg, ArchError *err)
-{
-	AzStorage  *az = state;
-	char	   *full = arch_object_key(az->prefix, prefix);
-	char	   *strip = az->prefix[0] ? arch_psprintf("%s/", az->prefix) : arch_strdup("");
-	char	   *what = arch_psprintf("list \"%s\" in container \"%s\" of repository \"%s\"",
-									 prefix, az->container, az->url);
-	char	   *marker = NULL;
-	ArchStatus	st;
-
-	do
-	{
-		ArchQuery	q = {0};
-		ArchHttpResponse resp = {0};
-
-		arch_query_add(&q, "comp", "list");
-		if (marker)
-			arch_query_add(&q, "marker", marker);
-		arch_query_add(&q, "prefix", full);
-		arch_query_add(&q, "restype", "container");
-		st = az_request(az, "GET", "", &q, NULL, NULL, 0, NULL, NULL, what, &resp, err);
-		if (st == ARCH_OK && resp.status != 200)
-			st = az_fail(&resp, what, err);
-		if (st == ARCH_OK)
-			st = arch_xml_list(resp.body.data, "Blob", "Name", "Content-Length", strip,
-							   callback, arg, err);
-		arch_free(marker);
-		marker = NULL;
-		/* the last page has an empty <NextMarker />, which finds nothing */
-		if (st == ARCH_OK)
-		{
-			marker = arch_xml_find(resp.body.data, "NextMarker");
-			if (marker && marker[0] == '\0')
-			{
-				arch_free(marker);
-				marker = NULL;
-			}
-		}
-		arch_http_response_free(&resp);
-	} while (st == ARCH_OK && marker != NULL);
-
-	arch_free(marker);
-	arch_free(what);
-	arch_free(strip);
-	arch_free(full);
-	return st;
-}
-
-/* ---------------------------------------------------------------- remove */
-
-static ArchStatus
-az_remove(void *state, const char *name, ArchError *err)
-{
-	AzStorage  *az = state;
-	char	   *key = arch_object_key(az->prefix, name);
-	char	   *what = az_what(az, "delete", name);
-	ArchHttpResponse resp = {0};
-	ArchStatus	st;
-
-	st = az_request(az, "DELETE", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
-	if (st == ARCH_OK && resp.status == 404)
-		st = az_not_found(az, name, err);
-	else if (st == ARCH_OK && resp.status != 202)
-		st = az_fail(&resp, what, err);
-	arch_http_response_free(&resp);
-	arch_free(what);
-	arch_free(key);
-	return st;
-}
-
 const ArchStorageDriver arch_storage_azure_driver = {
 	.scheme = "azure",
 	.settings = az_settings,
 	.open = az_open,
 	.close = az_close,
 	.write_begin = az_write_begin,
-	.write = az_write,
+	.write = arch_store_write,
 	.write_end = az_write_end,
 	.write_abort = az_write_abort,
-	.read = az_read,
-	.info = az_info,
-	.list = az_list,
-	.remove = az_remove,
+	.read = arch_store_read,
+	.info = arch_store_info,
+	.list = arch_store_list,
+	.remove = arch_store_delete,
 };

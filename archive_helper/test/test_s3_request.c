@@ -3,8 +3,9 @@
  * test_s3_request.c
  *		Unit tests (TAP) of what the S3 driver sends and parses: URI
  *		encoding, canonical queries, path and virtual-host URLs, the
- *		multipart completion body, listing answers, status classes and
- *		upload buffering.
+ *		multipart completion body, listing answers, status classes, upload
+ *		buffering, and the shared object operations (paging, error wording)
+ *		driven by a scripted request function instead of a network.
  *
  * libcurl signs exactly the URL it is given, so a wrong byte here is a
  * SignatureDoesNotMatch from the store: these pin the bytes.  The live
@@ -16,7 +17,7 @@
  */
 #include <string.h>
 
-#include "http.h"
+#include "http_store.h"
 #include "s3_request.h"
 #include "tap.h"
 
@@ -196,6 +197,152 @@ test_upload(void)
 	arch_buf_free(&parts);
 }
 
+/*
+ * A store whose request function answers from a script and records what
+ * was asked, so the shared operations run without a network.
+ */
+typedef struct ScriptedStore
+{
+	ArchHttpStore store;		/* first, as in the drivers */
+	int			calls;
+	const long *status;
+	const char *const *body;
+	const char *headers;		/* raw header block of every answer */
+	ArchBuf		log;			/* "METHOD key?query" per request */
+} ScriptedStore;
+
+static ArchStatus
+scripted_request(void *state, const char *method, const char *key,
+				 const ArchQuery *query, const char *const *extra,
+				 const void *body, size_t len, ArchSink sink, void *arg,
+				 const char *what, ArchHttpResponse *resp, ArchError *err)
+{
+	ScriptedStore *s = state;
+	char	   *q = query ? arch_query_canonical(query) : arch_strdup("");
+
+	arch_buf_appendf(&s->log, "%s %s?%s;", method, key, q);
+	arch_free(q);
+	resp->status = s->status[s->calls];
+	arch_buf_appendf(&resp->body, "%s", s->body[s->calls]);
+	arch_buf_appendf(&resp->headers, "%s", s->headers ? s->headers : "");
+	s->calls++;
+	return ARCH_OK;
+}
+
+static const ArchHttpStoreType scripted_type = {
+	.request = scripted_request,
+	.kind = "bucket",
+	.meta_sha256 = "x-amz-meta-sha256",
+	.credentials_hint = "Check the keys.",
+	.list_param = {"list-type"},
+	.list_value = {"2"},
+	.list_token_param = "continuation-token",
+	.list_next_tag = "NextContinuationToken",
+	.list_item_tag = "Contents",
+	.list_name_tag = "Key",
+	.list_size_tag = "Size",
+};
+
+static void
+scripted_init(ScriptedStore *s, const long *status, const char *const *body)
+{
+	memset(s, 0, sizeof(ScriptedStore));
+	s->store.type = &scripted_type;
+	s->store.url = "s3://walbucket/db1";
+	s->store.container = arch_strdup("walbucket");
+	s->store.prefix = arch_strdup("db1");
+	s->status = status;
+	s->body = body;
+	arch_buf_append(&s->log, "", 0);
+}
+
+static void
+scripted_free(ScriptedStore *s)
+{
+	arch_store_free(&s->store);
+	arch_buf_free(&s->log);
+}
+
+static void
+test_store_operations(void)
+{
+	static const long two_pages[] = {200, 200};
+	static const char *const pages[] = {
+		"<ListBucketResult><IsTruncated>true</IsTruncated>"
+		"<Contents><Key>db1/wal/a</Key><Size>1</Size></Contents>"
+		"<NextContinuationToken>tok/1+</NextContinuationToken></ListBucketResult>",
+		"<ListBucketResult><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>db1/wal/b</Key><Size>2</Size></Contents></ListBucketResult>"
+	};
+	static const long denied[] = {403};
+	static const char *const denied_body[] = {"<Error><Code>AccessDenied</Code></Error>"};
+	static const long busy[] = {503};
+	static const char *const busy_body[] = {"<Error><Code>SlowDown</Code></Error>"};
+	static const long missing[] = {404, 404};
+	static const char *const missing_body[] = {"", "<Error><Code>NoSuchBucket</Code></Error>"};
+	static const long found[] = {200};
+	static const char *const empty[] = {""};
+	ScriptedStore s;
+	ArchBuf		names = {0};
+	ArchError	err;
+	ArchObjectInfo info;
+	ArchHttpResponse resp = {0};
+
+	arch_buf_append(&names, "", 0);
+	scripted_init(&s, two_pages, pages);
+	tap_ok(arch_store_list(&s, "wal/", collect, &names, &err) == ARCH_OK, "listing two pages");
+	tap_is_str(s.log.data,
+			   "GET ?list-type=2&prefix=db1%2Fwal%2F;"
+			   "GET ?continuation-token=tok%2F1%2B&list-type=2&prefix=db1%2Fwal%2F;",
+			   "the second request carries the continuation token, encoded, in canonical order");
+	tap_is_str(names.data, "wal/a=1;wal/b=2;", "names from both pages, without the repository prefix");
+	scripted_free(&s);
+
+	scripted_init(&s, denied, denied_body);
+	tap_ok(arch_store_list(&s, "wal/", collect, &names, &err) == ARCH_FATAL, "403 is fatal");
+	tap_is_str(err.message,
+			   "could not list \"wal/\" in bucket \"walbucket\" of repository \"s3://walbucket/db1\": HTTP status 403 (AccessDenied)",
+			   "error names the operation, bucket, repository, status and the store's code");
+	tap_is_str(err.detail, "Check the keys.", "... with the credentials hint");
+	scripted_free(&s);
+
+	scripted_init(&s, busy, busy_body);
+	tap_ok(arch_store_read(&s, "wal/x", 0, NULL, NULL, &err) == ARCH_TRANSIENT,
+		   "503 left after the retries is transient");
+	tap_like(err.detail, "Gave up after", "... and says it gave up");
+	scripted_free(&s);
+
+	scripted_init(&s, missing, missing_body);
+	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_NOT_FOUND, "404 on an object is not found");
+	tap_is_str(err.message,
+			   "object \"wal/x\" not found in bucket \"walbucket\" of repository \"s3://walbucket/db1\"",
+			   "... naming the object");
+	tap_ok(arch_store_list(&s, "", collect, &names, &err) == ARCH_FATAL,
+		   "404 on a listing (no such bucket) is fatal, never \"not found\"");
+	scripted_free(&s);
+
+	scripted_init(&s, found, empty);
+	s.headers = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n"
+		"x-amz-meta-sha256: 0123456789012345678901234567890123456789012345678901234567890123\r\n\r\n";
+	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_OK && info.size == 42,
+		   "HEAD gives the size");
+	tap_is_str(info.sha256, "0123456789012345678901234567890123456789012345678901234567890123",
+			   "... and the plaintext SHA-256 from the metadata header");
+	tap_is_str(s.log.data, "HEAD db1/wal/x?;", "HEAD of the prefixed key");
+	scripted_free(&s);
+
+	/* Azure names its error in a header, also for HEAD (no body) */
+	resp.status = 403;
+	arch_buf_appendf(&resp.headers, "HTTP/1.1 403 Forbidden\r\nx-ms-error-code: AuthorizationFailure\r\n\r\n");
+	scripted_init(&s, found, empty);
+	arch_store_fail(&s.store, &resp, "look up \"x\"", &err);
+	tap_is_str(err.message, "could not look up \"x\": HTTP status 403 (AuthorizationFailure)",
+			   "the error code comes from x-ms-error-code when the store sends one");
+	scripted_free(&s);
+	arch_http_response_free(&resp);
+	arch_buf_free(&names);
+}
+
 int
 main(void)
 {
@@ -205,5 +352,6 @@ main(void)
 	test_listing();
 	test_status();
 	test_upload();
+	test_store_operations();
 	return tap_done();
 }

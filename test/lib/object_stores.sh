@@ -69,6 +69,14 @@ os_wait_http() {
 	return 1
 }
 
+# Is the process in FILE running?  After os_wait_http it tells our server
+# from another one that took the port in between.
+os_alive() {
+	[ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null && return 0
+	echo "object_stores: the server of $1 is not running" >&2
+	return 1
+}
+
 # TERM the process in FILE, wait up to 10 s, then KILL it; remove FILE.
 os_stop_pidfile() {
 	local file=$1 pid i
@@ -97,6 +105,19 @@ os_make_cert() {
 	chmod 644 "$dir/cert.pem"
 }
 
+# Split "[--tls] NAME..." into os_tls (0 or 1) and the array os_names.
+os_parse_args() {
+	local arg
+	os_tls=0
+	os_names=()
+	for arg in "$@"; do
+		case "$arg" in
+		--tls) os_tls=1 ;;
+		*) os_names+=("$arg") ;;
+		esac
+	done
+}
+
 os_write_env() {
 	local dir=$1
 	shift
@@ -118,18 +139,15 @@ os_env_get() {
 rgw_start() {
 	local dir=$1
 	shift
-	local tls=0 buckets=()
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--tls) tls=1 ;;
-		*) buckets+=("$1") ;;
-		esac
-		shift
-	done
-	rgw_start_once "$dir" $tls "${buckets[@]}" && return 0
-	echo "object_stores: RGW did not start, trying once more" >&2
+	os_parse_args "$@"
+	rgw_start_once "$dir" $os_tls "${os_names[@]}" && return 0
+	echo "object_stores: RGW did not start, trying once more; its logs ended with:" >&2
+	tail -n 3 "$dir"/log/*.log >&2
 	os_stop "$dir"
-	rgw_start_once "$dir" $tls "${buckets[@]}" || os_fail "could not start RGW (see $dir/log)"
+	rgw_start_once "$dir" $os_tls "${os_names[@]}" && return 0
+	tail -n 3 "$dir"/log/*.log >&2
+	os_stop "$dir"
+	os_fail "could not start RGW (see $dir/log)"
 }
 
 rgw_start_once() {
@@ -217,7 +235,7 @@ EOF
 rgw_start_gateway() {
 	local dir=$1 port=${2:-$(os_env_get "$1" port)}
 	radosgw -c "$dir/ceph.conf" -n client.rgw.a || return 1
-	os_wait_http "http://127.0.0.1:$port/" 120
+	os_wait_http "http://127.0.0.1:$port/" 120 && os_alive "$dir/run/client.rgw.a.pid"
 }
 
 rgw_stop_gateway() {
@@ -229,27 +247,21 @@ rgw_stop_gateway() {
 azurite_start() {
 	local dir=$1
 	shift
-	local tls=0 containers=() port c scheme=http
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--tls) tls=1 ;;
-		*) containers+=("$1") ;;
-		esac
-		shift
-	done
+	local port c scheme=http
+	os_parse_args "$@"
 	[ -x "$os_azurite_bin" ] || os_fail "Azurite is not installed (run test/bootstrap.sh test)"
 	port=$(os_free_ports 1) || os_fail "no free port"
 	rm -rf "$dir"
 	mkdir -p "$dir/data"
-	if [ $tls = 1 ]; then
+	if [ $os_tls = 1 ]; then
 		os_make_cert "$dir/tls"
 		scheme=https
 	fi
 	os_write_env "$dir" "endpoint=$scheme://127.0.0.1:$port/$os_az_account" "port=$port" \
-		"scheme=$scheme" "ca_file=$([ $tls = 1 ] && echo "$dir/tls/cert.pem")" \
+		"scheme=$scheme" "ca_file=$([ $os_tls = 1 ] && echo "$dir/tls/cert.pem")" \
 		"account=$os_az_account" "key=$os_az_key" >/dev/null
 	azurite_start_gateway "$dir" || exit 1
-	for c in "${containers[@]}"; do
+	for c in "${os_names[@]}"; do
 		azurite_create_container "$dir" "$c" || exit 1
 	done
 	cat "$dir/store.env"
@@ -268,7 +280,7 @@ azurite_start_gateway() {
 	"$os_azurite_bin" "${args[@]}" >>"$dir/azurite.log" 2>&1 </dev/null &
 	echo $! >"$dir/azurite.pid"
 	cd - >/dev/null || return 1
-	os_wait_http "$scheme://127.0.0.1:$port/" 60
+	os_wait_http "$scheme://127.0.0.1:$port/" 60 && os_alive "$dir/azurite.pid"
 }
 
 azurite_stop_gateway() {

@@ -16,11 +16,14 @@ use DbopsArchive;
 my $repo_dir = PostgreSQL::Test::Utils::tempdir('repo');
 my $repo     = "file://$repo_dir";
 
+# The primary pushes ahead (segments already .ready) through a spool.
+my $push_spool = PostgreSQL::Test::Utils::tempdir('push_spool');
+my $pushing = archive_command($repo, "DBOPS_ARCHIVE_SPOOL_PATH=$push_spool ");
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', qq{
 archive_mode = on
-archive_command = '@{[ archive_command($repo) ]}'
+archive_command = '$pushing'
 wal_keep_size = 0
 });
 $primary->start;
@@ -46,6 +49,9 @@ $primary->poll_query_until('postgres',
   or die 'timed out waiting for archiving';
 is($primary->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver'),
 	'0', 'no archive_command failed');
+
+my @markers = glob("$push_spool/push-*/*.pushed");
+is(scalar(@markers), 0, 'every segment pushed ahead was later acknowledged');
 
 my $segment_object = "$repo_dir/wal/" . substr($last, 0, 16) . "/$last";
 ok(-f $segment_object, 'segment stored under wal/TIMELINE+LOG/');
@@ -76,11 +82,13 @@ is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't',
 	'standby stays in recovery at the end of the archive');
 $standby->stop;
 
-# Archive recovery: replays to the end, where wal-fetch answers 1, then promotes.
+# Archive recovery: replays to the end, where wal-fetch answers 1, then
+# promotes; with a spool, so segments are prefetched.
+my $fetch_spool = PostgreSQL::Test::Utils::tempdir('fetch_spool');
 my $restored = PostgreSQL::Test::Cluster->new('restored');
 $restored->init_from_backup($primary, 'base');
-$restored->append_conf('postgresql.conf',
-	"restore_command = '@{[ restore_command($repo) ]}'");
+my $prefetching = restore_command($repo, "DBOPS_ARCHIVE_SPOOL_PATH=$fetch_spool ");
+$restored->append_conf('postgresql.conf', "restore_command = '$prefetching --verbose'");
 $restored->set_recovery_mode;
 $restored->start;
 $restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
@@ -89,6 +97,9 @@ is($restored->safe_psql('postgres', $query), $expected,
 	'archive recovery restored the same pgbench tables');
 ok($restored->log_contains('archive recovery complete'),
 	'recovery ended at the end of the archive');
+ok($restored->log_contains(qr/WAL file "[0-9A-F]{24}" was prefetched/),
+	'later segments came from the prefetch spool');
+is(scalar(glob("$fetch_spool/fetch-*/.*.tmp")), undef, 'no temporary files in the spool');
 
 # The promoted copy writes timeline 2, and its history file is archived
 # beside the segments by the same command.

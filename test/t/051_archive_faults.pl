@@ -93,6 +93,29 @@ like($err, qr/warning: dropped WAL file "$seg" from the archive: 1048576 bytes a
 	'... with a loud WARNING');
 like($err, qr/The archive now has a gap/, '... that says what it means');
 
+# --- pushing ahead through a spool: one call pushes what is .ready after it
+my %ahead = (DBOPS_ARCHIVE_REPO => "file://$tmp/ahead", DBOPS_ARCHIVE_SPOOL_PATH => "$tmp/spool");
+mkdir "$tmp/ahead";
+my @segs = map { sprintf('0000000100000000000000%02X', $_) } (0x20 .. 0x23);
+for my $s (@segs)
+{
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$s", "$s " x 1000);
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/archive_status/$s.ready", '');
+}
+($rc, $out, $err) = archive(\%ahead, 'wal-push', "pg_wal/$segs[0]");
+is($rc, 0, 'push with a spool');
+is(scalar(grep { -f "$tmp/ahead/wal/0000000100000000/$_" } @segs), 4,
+	'the call also pushed the three segments ready after it');
+is(scalar(my @m = glob("$tmp/spool/push-*/*.pushed")), 3, 'one marker per segment pushed ahead');
+($rc, $out, $err) = archive(\%ahead,
+	'--verbose', 'wal-push', "pg_wal/$segs[1]");
+is($rc, 0, 'the call for a segment pushed ahead succeeds');
+like($err, qr/WAL file "$segs[1]" was pushed ahead/, '... from its marker');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$segs[2]", 'changed since');
+($rc, $out, $err) = archive(\%ahead, 'wal-push', "pg_wal/$segs[2]");
+is($rc, 4, 'a marker is not trusted for a file changed since: pushed again, and it differs');
+unlink "$pgdata/pg_wal/archive_status/$_.ready" for @segs;
+
 # --- encryption keys
 my $key = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 my $keyfile = "$tmp/archive.key";
@@ -144,6 +167,24 @@ chmod 0600, "$pgdata/archive.conf";
 ($rc, $out, $err) = archive({}, '--config', "$pgdata/archive.conf", 'check');
 is($rc, 2, 'config file inside the data directory refused');
 like($err, qr/is inside the data directory/, '... saying why');
+
+# --- a primary whose repository is gone: with archive-push-queue-max, WAL is
+# dropped from the archive (logged) instead of piling up in pg_wal
+my $lost = PostgreSQL::Test::Cluster->new('lost');
+$lost->init(allows_streaming => 1);
+my $dropping = archive_command("file://$tmp/gone", 'DBOPS_ARCHIVE_PUSH_QUEUE_MAX=1MB ');
+$lost->append_conf('postgresql.conf', "archive_mode = on\narchive_command = '$dropping'\n");
+$lost->start;
+my $dropped = $lost->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+$lost->safe_psql('postgres', 'SELECT pg_switch_wal()');
+$lost->poll_query_until('postgres',
+	"SELECT last_archived_wal >= '$dropped' FROM pg_stat_archiver")
+  or die 'timed out waiting for the archiver to drop WAL';
+ok($lost->log_contains(qr/warning: dropped WAL file "$dropped" from the archive/),
+	'the server log shows the WARNING for the dropped segment');
+is($lost->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver'), '0',
+	'PostgreSQL counts the dropped segment as archived, no failure');
+$lost->stop;
 
 # --- a corrupt object is never replayed
 my $crepo_dir = "$tmp/crepo";
