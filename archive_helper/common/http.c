@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "curl_loader.h"
 #include "http.h"
 
 struct ArchHttp
@@ -59,10 +59,8 @@ arch_http_global_init(void)
 ArchHttp *
 arch_http_new(const char *ca_file)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ArchHttp   *http;
 
-	pthread_once(&once, arch_http_global_init);
 	http = arch_alloc0(sizeof(ArchHttp));
 	http->ca_file = ca_file ? arch_strdup(ca_file) : NULL;
 	return http;
@@ -185,6 +183,12 @@ arch_http_prepare(ArchHttp *http, ArchHttpAttempt *at, struct curl_slist **list,
 
 	if (http->curl == NULL)
 	{
+		static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+		/* the first request of the process loads libcurl */
+		if (arch_curl_load(err) != ARCH_OK)
+			return ARCH_FATAL;
+		pthread_once(&once, arch_http_global_init);
 		http->curl = curl_easy_init();
 		if (http->curl == NULL)
 			return arch_error(err, ARCH_FATAL, "could not %s: could not initialize libcurl", what);

@@ -219,6 +219,9 @@ encode_compress(const ArchEncodeOptions *opts, const char *name,
 	if (cctx == NULL)
 		return arch_error(err, ARCH_FATAL, "could not create a zstd context");
 	rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, opts->level);
+	/* the frame's own checksum lets wal-fetch verify while it decompresses */
+	if (!ZSTD_isError(rc))
+		rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
 	if (!ZSTD_isError(rc) && opts->threads > 0)
 		rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, opts->threads);
 	if (ZSTD_isError(rc))
@@ -352,9 +355,15 @@ struct ArchDecoder
 
 	/* decompression */
 	ZSTD_DStream *zds;
+	bool		frame_started;
 	bool		frame_done;
 
-	/* verification of the plaintext, hashed in slots by another thread */
+	/*
+	 * Verification of the plaintext: zstd checks a frame's content checksum
+	 * (XXH64) itself when the frame has one, which costs next to nothing;
+	 * otherwise every slot goes to another thread for SHA-256.
+	 */
+	bool		frame_checksum;
 	ArchHashPipe *hash;
 	size_t		slot_fill;
 	uint64_t	plain_seen;
@@ -408,7 +417,9 @@ decoder_flush_slot(ArchDecoder *d, ArchError *err)
 	if (d->slot_fill == 0)
 		return ARCH_OK;
 	st = d->sink(d->arg, arch_hash_pipe_slot(d->hash), d->slot_fill, err);
-	arch_hash_pipe_push(d->hash, d->slot_fill);
+	/* unhashed, the slot is simply filled again */
+	if (!d->frame_checksum)
+		arch_hash_pipe_push(d->hash, d->slot_fill);
 	d->slot_fill = 0;
 	return st;
 }
@@ -451,6 +462,20 @@ decoder_plain(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
 	return ARCH_OK;
 }
 
+/*
+ * Whether a zstd frame starting at data declares a content checksum: after
+ * the 4-byte magic number comes the frame header descriptor, whose bit 2 is
+ * the Content_Checksum_Flag (RFC 8878, 3.1.1.1.1).  zstd then checks the
+ * XXH64 of the content at the end of the frame and fails on a mismatch.
+ */
+static bool
+zstd_frame_has_checksum(const uint8_t *data, size_t len)
+{
+	return len >= 5 &&
+		data[0] == 0x28 && data[1] == 0xB5 && data[2] == 0x2F && data[3] == 0xFD &&
+		(data[4] & 0x04) != 0;
+}
+
 /* Payload after decryption: decompress if need be */
 static ArchStatus
 decoder_payload(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
@@ -459,6 +484,17 @@ decoder_payload(ArchDecoder *d, const uint8_t *data, size_t len, ArchError *err)
 
 	if (d->hdr.compress == ARCH_COMPRESS_NONE)
 		return decoder_plain(d, data, len, err);
+
+	/*
+	 * Before the first byte of output: does the frame carry a checksum?
+	 * Objects written before frames had one, and a first piece too short to
+	 * hold the frame header, keep the SHA-256 check.
+	 */
+	if (!d->frame_started)
+	{
+		d->frame_started = true;
+		d->frame_checksum = zstd_frame_has_checksum(data, len);
+	}
 
 	/*
 	 * Decompress straight into the hash pipe's slot.  A full output buffer
@@ -623,7 +659,8 @@ arch_decoder_end(ArchDecoder *d, ArchObjectHeader *hdr, ArchError *err)
 	{
 		arch_hash_pipe_end(d->hash, sha);
 		d->hash = NULL;
-		if (memcmp(sha, d->hdr.sha256, 32) != 0)
+		/* with a frame checksum, zstd has verified the plaintext already */
+		if (!d->frame_checksum && memcmp(sha, d->hdr.sha256, 32) != 0)
 			st = decoder_corrupt(d, "SHA-256 of the plaintext differs from the header", err);
 	}
 	if (st == ARCH_OK && hdr)

@@ -151,22 +151,42 @@ test_tampering(const ArchKeyring *ring)
 	ArchError	err;
 	char	   *plain = make_plain(100000);
 	ArchEncodeOptions zo = {ARCH_COMPRESS_ZSTD, 3, 0, NULL, 0};
+	ArchEncodeOptions no = {ARCH_COMPRESS_NONE, 0, 0, NULL, 0};
 	ArchEncodeOptions eo = {ARCH_COMPRESS_ZSTD, 3, 0, &ring->keys[0], 1024};
 	ArchKeyring other;
 	ArchKeyring empty = {0};
 	const char *name = "wal/0000000100000000/000000010000000000000001";
 
-	/* unencrypted: the SHA-256 and the zstd frame catch changes */
+	/*
+	 * Unencrypted and uncompressed: the SHA-256 in the header is what
+	 * verifies the plaintext.
+	 */
+	arch_object_encode(&no, name, plain, 100000, &enc, NULL, &err);
+	enc.data[30] ^= 0x01;
+	tap_ok(decode(name, ring, enc.data, enc.len, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "changed SHA-256 in the header of an uncompressed object detected");
+	tap_like(err.message, "SHA-256", "... as a checksum mismatch");
+	enc.data[30] ^= 0x01;
+	enc.data[enc.len / 2] ^= 0x01;
+	tap_ok(decode(name, ring, enc.data, enc.len, 4096, &dec, &err) == ARCH_CORRUPT,
+		   "flipped bit in uncompressed plaintext detected");
+
+	/*
+	 * Unencrypted zstd: the frame carries the XXH64 of its content, which
+	 * zstd verifies while decompressing, and the header the exact size.
+	 */
 	arch_object_encode(&zo, name, plain, 100000, &enc, NULL, &err);
+	tap_ok((enc.data[56 + 4] & 0x04) != 0,
+		   "zstd frame declares a content checksum");
 	enc.data[enc.len / 2] ^= 0x01;
 	tap_ok(decode(name, ring, enc.data, enc.len, 4096, &dec, &err) == ARCH_CORRUPT,
 		   "flipped payload bit detected");
 	enc.data[enc.len / 2] ^= 0x01;
-	enc.data[30] ^= 0x01;
+	enc.data[enc.len - 1] ^= 0x01;
 	tap_ok(decode(name, ring, enc.data, enc.len, 4096, &dec, &err) == ARCH_CORRUPT,
-		   "changed SHA-256 in the header detected");
-	tap_like(err.message, "SHA-256", "... as a checksum mismatch");
-	enc.data[30] ^= 0x01;
+		   "changed content checksum of the zstd frame detected");
+	tap_like(err.message, "checksum", "... as a checksum mismatch");
+	enc.data[enc.len - 1] ^= 0x01;
 	tap_ok(decode(name, ring, enc.data, enc.len - 5, 4096, &dec, &err) == ARCH_CORRUPT,
 		   "truncated object detected");
 	tap_ok(decode(name, ring, enc.data, 40, 4096, &dec, &err) == ARCH_CORRUPT,
