@@ -134,8 +134,8 @@ os_env_get() {
 # A one-node RADOS cluster (one monitor, one memstore OSD, no cephx inside
 # it) under DIR, and radosgw in front of it.  Ceph has no ready-made
 # single-node starter in Debian's packages, so it is assembled by hand.
-# A cold start takes about 16 s.  Now and then the OSD fails to join at
-# start; one more attempt on fresh ports has always been enough.
+# A cold start takes about 16 s.  A failed start (a port taken in
+# between, a start-up race) is tried once more on fresh ports.
 rgw_start() {
 	local dir=$1
 	shift
