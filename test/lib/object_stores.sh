@@ -134,8 +134,8 @@ os_env_get() {
 # A one-node RADOS cluster (one monitor, one memstore OSD, no cephx inside
 # it) under DIR, and radosgw in front of it.  Ceph has no ready-made
 # single-node starter in Debian's packages, so it is assembled by hand.
-# A cold start takes about 16 s.  Now and then the OSD fails to join at
-# start; one more attempt on fresh ports has always been enough.
+# A cold start takes about 16 s.  A failed start (a port taken in
+# between, a start-up race) is tried once more on fresh ports.
 rgw_start() {
 	local dir=$1
 	shift
@@ -187,6 +187,8 @@ mon allow pool size one = true
 mon warn on pool no redundancy = false
 mon data avail crit = 0
 osd crush chooseleaf type = 0
+osd class update on start = false
+osd crush update on start = false
 osd objectstore = memstore
 memstore device bytes = 2147483648
 run dir = $dir/run
@@ -209,6 +211,11 @@ EOF
 		ceph-mon "${conf[@]}" -i a || return 1
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	id=$(timeout 60 ceph "${conf[@]}" osd new "$uuid") || return 1
+	# The OSD would place itself in the CRUSH map at start, but Ceph 16
+	# sometimes sends those commands before it knows the cluster's fsid,
+	# and the monitor refuses them ("wrong fsid"): place it from here.
+	timeout 60 ceph "${conf[@]}" osd crush add "osd.$id" 1.0 root=default host=localhost \
+		>/dev/null 2>&1 || return 1
 	ceph-osd "${conf[@]}" -i "$id" --mkfs --osd-uuid "$uuid" >/dev/null 2>&1 &&
 		ceph-osd "${conf[@]}" -i "$id" </dev/null >/dev/null 2>&1 || return 1
 	for _ in $(seq 120); do
