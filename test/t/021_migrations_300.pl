@@ -7,8 +7,9 @@
 # rolled back part way and completely, and applied again.  After every step
 # the schema that pg_dump sees must be byte for byte the schema that psql
 # makes of the same SQL, so dbops runs each file exactly as written, and
-# every stored down SQL undoes its migration.  The same project given as a
-# jsonb document, or written as a Sqitch project, must do the same.
+# every stored down SQL undoes its migration, also after pg_dump and
+# pg_restore.  The same project given as a jsonb document, or written as a
+# Sqitch project, must do the same.
 use strict;
 use warnings FATAL => 'all';
 
@@ -181,6 +182,21 @@ same_schema('mid', 'after applying up to the target');
 is(query("SELECT count(*) FROM dbops.apply_migrations('$dir')"),
 	$count - $mid, 'apply the rest');
 same_schema('full', 'after applying again: the schema psql makes');
+
+# The history survives pg_dump and pg_restore (the catalog is extension
+# configuration): the restored database rolls all 300 back from the stored
+# down SQL alone.
+$node->command_ok(
+	[ 'pg_dump', '-Fc', '-d', $node->connstr('migrated'), '-f', "$tmp/migrated.dump" ],
+	'pg_dump of the migrated database');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok(
+	[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('restored'), "$tmp/migrated.dump" ],
+	'pg_restore into a new database');
+same_schema('full', 'restored: the schema psql makes', 'restored');
+is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $count)", 'restored'),
+	$count, 'restored: roll back everything');
+same_schema('empty', 'restored: back to the initial schema', 'restored');
 
 # The document form, for clients that read the files on their own machine:
 # the same project as one jsonb array makes the same schema, records the
