@@ -2,7 +2,7 @@
 #
 # The 300-migration proof: a generated project of realistic variety (tables,
 # foreign keys, indexes, views, functions, triggers, enums, domains,
-# partitions, backfills, ALTERs, renames, comments; see
+# partitions, backfills, ALTERs, renames, comments, grants, policies; see
 # test/migrations_gen/generate.pl) is applied by dbops.apply_migrations,
 # rolled back part way and completely, and applied again.  After every step
 # the schema that pg_dump sees must be byte for byte the schema that psql
@@ -109,7 +109,10 @@ my %kinds = (
 	'domain' => qr/^CREATE DOMAIN /m,
 	'partition' => qr/PARTITION OF|ATTACH PARTITION/,
 	'CHECK' => qr/CHECK \(/,
-	'COMMENT' => qr/^COMMENT ON COLUMN /m);
+	'COMMENT' => qr/^COMMENT ON COLUMN /m,
+	'GRANT' => qr/^GRANT SELECT ON TABLE public\.\w+ TO PUBLIC;/m,
+	'POLICY' => qr/^CREATE POLICY /m,
+	'second schema' => qr/^CREATE SCHEMA reporting;/m);
 for my $k (sort keys %kinds)
 {
 	like($full, $kinds{$k}, "the generated schema has $k");
