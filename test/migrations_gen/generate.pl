@@ -17,7 +17,8 @@
 # indexes (partial, expression, GIN), views and a materialized view, SQL and
 # PL/pgSQL functions, updated_at and audit triggers, enum types, domains,
 # partitioned tables, seed data and backfills, ALTER COLUMN (type, default,
-# NOT NULL), CHECK and UNIQUE constraints, renames and comments.  --trivial
+# NOT NULL), CHECK and UNIQUE constraints, renames, comments, grants,
+# row-level security policies and a second schema.  --trivial
 # writes the benchmark's uniform shape instead (one table, one index, one
 # comment per migration).
 #
@@ -71,6 +72,7 @@ my %taken;          # every relation, type and function name in use
 my %comment;        # "TABLE x" / "COLUMN x.y" / ... => current comment
 my @enums;          # enum types with their current labels
 my @indexes;        # index names that may be renamed
+my @views;          # plain views in schema public
 my %have;           # shared objects already created (shared_object)
 
 # A relation, type or function name not used yet: $base, or $base_2, ...
@@ -297,6 +299,7 @@ sub create_view
 	my $text = "Read model over $t->{name}";
 	$up .= "COMMENT ON VIEW public.$v IS " . sql_quote($text) . ";\n";
 	$comment{"VIEW $v"} = $text;
+	push @views, { name => $v };
 	return ("create_view_$v", $up, "DROP VIEW public.$v;\n");
 }
 
@@ -597,6 +600,50 @@ sub add_partition
 		"DROP TABLE public.$part;\n");
 }
 
+# PostgREST and Hasura projects expose tables and views to an API role;
+# PUBLIC stands in for it, since roles are cluster-wide.  A second GRANT
+# would be a no-op whose REVOKE undid the first, so each object once.
+sub grant_select
+{
+	my @cands = grep { !$_->{granted} } @tables, @views;
+	return unless @cands;
+	my $o = pick(@cands);
+	$o->{granted} = 1;
+	return ("grant_select_$o->{name}", "GRANT SELECT ON public.$o->{name} TO PUBLIC;\n",
+		"REVOKE SELECT ON public.$o->{name} FROM PUBLIC;\n");
+}
+
+sub add_row_security
+{
+	my $t = table_of_choice(sub { !$_[0]{rls} }) or return;
+	my $tn = $t->{name};
+	$t->{rls} = 1;
+	my $up = "ALTER TABLE public.$tn ENABLE ROW LEVEL SECURITY;\n"
+	  . "CREATE POLICY ${tn}_select_visible ON public.$tn FOR SELECT TO PUBLIC\n"
+	  . "\tUSING (created_at <= now());\n"
+	  . "CREATE POLICY ${tn}_insert_named ON public.$tn FOR INSERT TO PUBLIC\n"
+	  . "\tWITH CHECK (name <> '');\n";
+	my $down = "DROP POLICY ${tn}_insert_named ON public.$tn;\n"
+	  . "DROP POLICY ${tn}_select_visible ON public.$tn;\n"
+	  . "ALTER TABLE public.$tn DISABLE ROW LEVEL SECURITY;\n";
+	return ("enable_rls_$tn", $up, $down);
+}
+
+# Reports live in a schema of their own, created by the first one.
+sub create_report_view
+{
+	my $t = table_of_choice() or return;
+	my ($up, $down) = shared_object('reporting',
+		"CREATE SCHEMA reporting;\nCOMMENT ON SCHEMA reporting IS 'read-only reports';\n",
+		"DROP SCHEMA reporting;\n");
+	my $v = fresh_name("$t->{name}_stats");
+	find_col($t, 'created_at')->{in_view} = 1;
+	$up .= "CREATE VIEW reporting.$v AS\n"
+	  . "\tSELECT count(*) AS total, max(created_at) AS last_created_at\n"
+	  . "\tFROM public.$t->{name};\n";
+	return ("create_report_$v", $up, "DROP VIEW reporting.$v;\n" . $down);
+}
+
 sub add_domain_column
 {
 	my $t = table_of_choice() or return;
@@ -622,7 +669,8 @@ my @kinds = (
 	[ \&seed_rows, 8 ], [ \&backfill_not_null, 4 ], [ \&alter_column_type, 4 ],
 	[ \&set_default, 3 ], [ \&add_check, 3 ], [ \&rename_column, 4 ],
 	[ \&add_comment, 5 ], [ \&rename_index, 2 ], [ \&add_unique_code, 3 ],
-	[ \&create_partitioned, 1 ], [ \&add_partition, 2 ], [ \&add_domain_column, 2 ]);
+	[ \&create_partitioned, 1 ], [ \&add_partition, 2 ], [ \&add_domain_column, 2 ],
+	[ \&grant_select, 2 ], [ \&add_row_security, 2 ], [ \&create_report_view, 2 ]);
 
 sub next_migration
 {

@@ -5,10 +5,10 @@
 # pg_locks and as wait event "advisory"), then finds the work done, so every
 # migration runs exactly once.  If the holder rolls back, the waiter applies
 # everything itself.  A tool holding the documented lock keeps dbops out, and
-# rollback_migrations waits for the same lock.  Under REPEATABLE READ a
-# session that had to wait cannot see what the holder committed, so it fails
-# with a serialization failure (SQLSTATE 40001) instead of applying the
-# migrations a second time.  Last, two sessions race in autocommit.
+# rollback_migrations waits for the same lock.  Under REPEATABLE READ (or
+# SERIALIZABLE) a session that had to wait cannot see what the holder
+# committed, so it fails with a serialization failure (SQLSTATE 40001)
+# instead of applying the migrations a second time.  Last, two sessions race in autocommit.
 use strict;
 use warnings FATAL => 'all';
 
@@ -101,10 +101,9 @@ sub start_query
 # One case: in a fresh database, a first session runs $hold in an open
 # transaction, which takes the migration lock; a second session (after
 # $begin, if given) starts applying the directory (or runs $wait) and must
-# wait for the lock;
-# the first session then ends with $end.  Returns what the first session's
-# $hold printed, the second session's output and whether it failed (with its
-# stderr), and the two backends' pids.
+# wait for the lock; the first session then ends with $end.  Returns what
+# the first session's $hold printed, the second session's output and whether
+# it failed (with its stderr), and the two backends' pids.
 sub lock_case
 {
 	my (%c) = @_;
@@ -177,26 +176,31 @@ is($node->safe_psql('rollback_waits',
 		"SELECT count(*), to_regclass('t$count') IS NULL FROM dbops.schema_migrations"),
 	($count - 1) . '|t', 'rollback after the wait: one migration fewer, its table gone');
 
-# REPEATABLE READ: the waiter's snapshot predates the holder's commit.
-%r = lock_case(
-	db => 'rr_case',
-	what => 'REPEATABLE READ waiter',
-	hold => $apply,
-	begin => 'BEGIN ISOLATION LEVEL REPEATABLE READ',
-	end => 'COMMIT');
-ok($r{failed}, 'the REPEATABLE READ waiter fails');
-like($r{stderr}, qr/ERROR:  40001: could not serialize access/,
-	'with a serialization failure (SQLSTATE 40001)');
-applied_once('rr_case', 'REPEATABLE READ waiter');
+# REPEATABLE READ and SERIALIZABLE: the waiter's snapshot predates the
+# holder's commit.
+for my $level ('REPEATABLE READ', 'SERIALIZABLE')
+{
+	my $db = lc($level =~ s/ /_/r) . '_case';
+	%r = lock_case(
+		db => $db,
+		what => "$level waiter",
+		hold => $apply,
+		begin => "BEGIN ISOLATION LEVEL $level",
+		end => 'COMMIT');
+	ok($r{failed}, "the $level waiter fails");
+	like($r{stderr}, qr/ERROR:  40001: could not serialize access/,
+		"$level: with a serialization failure (SQLSTATE 40001)");
+	applied_once($db, "$level waiter");
+}
 
 # A REPEATABLE READ transaction that did not have to wait works normally.
-my $s2 = $node->background_psql('rr_case');
+my $s2 = $node->background_psql('repeatable_read_case');
 $s2->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
 is($s2->query_safe($apply), 0, 'REPEATABLE READ without waiting: nothing pending');
 $s2->query_safe('COMMIT');
 $s2->quit;
 
-# ---- a real race: two sessions start at the same moment, in autocommit
+# A real race: two sessions start at the same moment, in autocommit.
 new_database('race_case');
 my $s1 = $node->background_psql('race_case');
 $s2 = $node->background_psql('race_case');

@@ -2,13 +2,14 @@
 #
 # The 300-migration proof: a generated project of realistic variety (tables,
 # foreign keys, indexes, views, functions, triggers, enums, domains,
-# partitions, backfills, ALTERs, renames, comments; see
+# partitions, backfills, ALTERs, renames, comments, grants, policies; see
 # test/migrations_gen/generate.pl) is applied by dbops.apply_migrations,
 # rolled back part way and completely, and applied again.  After every step
 # the schema that pg_dump sees must be byte for byte the schema that psql
 # makes of the same SQL, so dbops runs each file exactly as written, and
-# every stored down SQL undoes its migration.  The same project given as a
-# jsonb document, or written as a Sqitch project, must do the same.
+# every stored down SQL undoes its migration, also after pg_dump and
+# pg_restore.  The same project given as a jsonb document, or written as a
+# Sqitch project, must do the same.
 use strict;
 use warnings FATAL => 'all';
 
@@ -108,7 +109,10 @@ my %kinds = (
 	'domain' => qr/^CREATE DOMAIN /m,
 	'partition' => qr/PARTITION OF|ATTACH PARTITION/,
 	'CHECK' => qr/CHECK \(/,
-	'COMMENT' => qr/^COMMENT ON COLUMN /m);
+	'COMMENT' => qr/^COMMENT ON COLUMN /m,
+	'GRANT' => qr/^GRANT SELECT ON TABLE public\.\w+ TO PUBLIC;/m,
+	'POLICY' => qr/^CREATE POLICY /m,
+	'second schema' => qr/^CREATE SCHEMA reporting;/m);
 for my $k (sort keys %kinds)
 {
 	like($full, $kinds{$k}, "the generated schema has $k");
@@ -181,6 +185,21 @@ same_schema('mid', 'after applying up to the target');
 is(query("SELECT count(*) FROM dbops.apply_migrations('$dir')"),
 	$count - $mid, 'apply the rest');
 same_schema('full', 'after applying again: the schema psql makes');
+
+# The history survives pg_dump and pg_restore (the catalog is extension
+# configuration): the restored database rolls all 300 back from the stored
+# down SQL alone.
+$node->command_ok(
+	[ 'pg_dump', '-Fc', '-d', $node->connstr('migrated'), '-f', "$tmp/migrated.dump" ],
+	'pg_dump of the migrated database');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok(
+	[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('restored'), "$tmp/migrated.dump" ],
+	'pg_restore into a new database');
+same_schema('full', 'restored: the schema psql makes', 'restored');
+is(query("SELECT count(*) FROM dbops.rollback_migrations(steps => $count)", 'restored'),
+	$count, 'restored: roll back everything');
+same_schema('empty', 'restored: back to the initial schema', 'restored');
 
 # The document form, for clients that read the files on their own machine:
 # the same project as one jsonb array makes the same schema, records the
