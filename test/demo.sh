@@ -12,6 +12,9 @@ if [ "$(id -u)" = 0 ]; then make -s install >/dev/null; fi
 . test/lib/cluster.sh
 work=$(mktemp -d /tmp/dbops-demo.XXXXXX)
 chmod 755 "$work"
+# Commands run as postgres, who may not enter the checkout (a clone under
+# /root is private): work from the demo's own directory.
+cd "$work"
 stop_all() {
 	[ -f "$work/restore/postmaster.pid" ] &&
 		as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -m fast -w stop >/dev/null
@@ -41,7 +44,7 @@ sql -c 'CREATE EXTENSION dbops' -c 'SELECT dbops.version()'
 
 # The directory form reads files on the server, as the postgres OS user.
 step "apply the migrations in test/demo_migrations (Hasura layout: <version>_<name>/up.sql, down.sql)"
-cp -r test/demo_migrations "$work/migrations"
+cp -r "$src/test/demo_migrations" "$work/migrations"
 chmod -R a+rX "$work/migrations"
 sql -c "SELECT version, name, action FROM dbops.apply_migrations('$work/migrations')"
 
