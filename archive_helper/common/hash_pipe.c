@@ -23,7 +23,8 @@
 struct ArchHashPipe
 {
 	pthread_t	thread;
-	bool		threaded;
+	bool		started;		/* first push done: thread tried */
+	bool		threaded;		/* ... and running */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	uint8_t    *slots[NSLOTS];
@@ -73,7 +74,7 @@ arch_hash_pipe_begin(void)
 	EVP_DigestInit_ex(p->md, EVP_sha256(), NULL);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->changed, NULL);
-	p->threaded = pthread_create(&p->thread, NULL, hash_pipe_main, p) == 0;
+	/* the thread starts with the first push: a reader may never push */
 	return p;
 }
 
@@ -86,6 +87,11 @@ arch_hash_pipe_slot(ArchHashPipe *p)
 void
 arch_hash_pipe_push(ArchHashPipe *p, size_t len)
 {
+	if (!p->started)
+	{
+		p->started = true;
+		p->threaded = pthread_create(&p->thread, NULL, hash_pipe_main, p) == 0;
+	}
 	if (!p->threaded)
 	{
 		EVP_DigestUpdate(p->md, p->slots[p->head], len);
