@@ -115,7 +115,7 @@ RESET ROLE;
 SET ROLE regress_md_admin;
 INSERT INTO dbops.metadata_permissions VALUES ('md', 'items', 'regress_md_nobody', 'select');
 DELETE FROM dbops.metadata_created;
-SELECT dbops.metadata_grant('md.items', 'select', NULL, 'regress_md_admin', true);
+SELECT dbops_internal.metadata_grant('md.items', 'select', NULL, 'regress_md_admin', true);
 RESET ROLE;
 CREATE TABLE public.not_mine (id int);
 SET ROLE regress_md_admin;

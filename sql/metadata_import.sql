@@ -39,7 +39,7 @@ INSERT INTO "My.Schema"."Order ""Items""" VALUES
 	(1, 'regress_mi Sales "Rep"', 1, 5, 'a'), (2, 'other', 2, 7, 'b');
 
 -- A document in the layout of Hasura's export; "public" is mapped to a real role.
-\set doc '{"version": 2, "tables": [ {"table": {"schema": "My.Schema", "name": "Order \\"Items\\""}, "object_relationships": [{"name": "author", "using": {"foreign_key_constraint_on": "Author"}}], "select_permissions": [ {"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": ["Qty", "Line No", "Owner.Name"], "filter": "\\"Owner.Name\\" = current_user"}}, {"role": "public", "permission": {"columns": "*", "filter": {}}}], "update_permissions": [ {"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": ["Qty"], "filter": "\\"Owner.Name\\" = current_user", "check": "\\"Qty\\" BETWEEN 1 AND 10"}}]}, {"table": {"schema": "My.Schema", "name": "Authors"}, "array_relationships": [ {"name": "items", "using": {"foreign_key_constraint_on": {"table": {"schema": "My.Schema", "name": "Order \\"Items\\""}, "column": "Author"}}}, {"name": "same_name", "using": {"manual_configuration": {"remote_table": {"schema": "My.Schema", "name": "Authors"}, "column_mapping": {"id": "id"}}}}], "select_permissions": [{"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": "*"}}]}, {"table": {"schema": "My.Schema", "name": "Open View"}, "select_permissions": [ {"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": ["Line No"], "filter": "\\"Author\\" > 1"}}]}]}'
+\set doc '{"version": 2, "tables": [ {"table": {"schema": "My.Schema", "name": "Order \\"Items\\""}, "object_relationships": [{"name": "author", "using": {"foreign_key_constraint_on": "Author"}}], "select_permissions": [ {"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": ["Qty", "Line No", "Owner.Name"], "filter": "\\"Owner.Name\\" = current_user"}}, {"role": "public", "permission": {"columns": "*", "filter": {}}}], "update_permissions": [ {"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": ["Qty"], "filter": "\\"Owner.Name\\" = current_user", "check": "\\"Qty\\" BETWEEN 1 AND 10"}}]}, {"table": {"schema": "My.Schema", "name": "Authors"}, "array_relationships": [ {"name": "items", "using": {"foreign_key_constraint_on": {"table": {"schema": "My.Schema", "name": "Order \\"Items\\""}, "column": "Author"}}}, {"name": "same_name", "using": {"manual_configuration": {"remote_table": {"schema": "My.Schema", "name": "Authors"}, "column_mapping": {"id": "id"}}}}], "select_permissions": [{"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": "*", "filter": {}}}]}, {"table": {"schema": "My.Schema", "name": "Open View"}, "select_permissions": [ {"role": "regress_mi Sales \\"Rep\\"", "permission": {"columns": ["Line No"], "filter": "\\"Author\\" > 1"}}]}]}'
 
 -- Without the role map, "public" is refused by name, with a hint.
 SELECT dbops.import_metadata(:'doc');
@@ -101,7 +101,7 @@ SELECT jsonb_pretty(dbops.import_metadata('{"version": 2, "tables": [
 	{"table": {"schema": "My.Schema", "name": "Missing"}},
 	{"table": {"schema": "My.Schema", "name": "Authors"},
 	 "select_permissions": [
-		{"role": "regress_mi_nobody", "permission": {"columns": ["id"]}},
+		{"role": "regress_mi_nobody", "permission": {"columns": ["id"], "filter": {}}},
 		{"role": "regress_mi.Anon", "permission": {"columns": "*", "filter": "id = 1"}}]}]}', true));
 SELECT * FROM dbops.inconsistent_metadata();
 SELECT tablename, policyname FROM pg_policies WHERE schemaname = 'My.Schema' ORDER BY 1, 2;
@@ -175,7 +175,7 @@ SELECT dbops.import_metadata('{"version": 2, "tables": [{"table": {"schema": "My
 -- before anything changes.
 CREATE POLICY "dbops_select_regress_mi.Anon" ON "My.Schema"."Authors" USING (true);
 SELECT dbops.import_metadata('{"version": 2, "tables": [{"table": {"schema": "My.Schema", "name": "Authors"},
-	"select_permissions": [{"role": "regress_mi.Anon", "permission": {"columns": "*"}}]}]}');
+	"select_permissions": [{"role": "regress_mi.Anon", "permission": {"columns": "*", "filter": {}}}]}]}');
 DROP POLICY "dbops_select_regress_mi.Anon" ON "My.Schema"."Authors";
 
 SELECT dbops.reset_metadata();

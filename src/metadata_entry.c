@@ -7,10 +7,11 @@
  * write dbops's catalog tables directly, and may only manage tables whose
  * owner's privileges they have.  So each changing SQL function dbops.X(args)
  * is this one C function: it notes who called (GetUserId() before any
- * switch), becomes the extension owner for the duration of the call, and
- * runs the internal function dbops.X_impl(caller, args), which checks the
- * caller's rights on every table it touches and then writes the catalog.
- * The internal functions are executable by the extension owner only.
+ * switch), becomes the extension owner for the duration of the call
+ * (identity.c: a security-restricted operation with search_path pinned),
+ * and runs the internal function dbops_internal.X_impl(caller, args), which
+ * checks the caller's rights on every table it touches and then writes the
+ * catalog.  Schema dbops_internal is usable by the extension owner only.
  *
  * src/metadata_entry.c
  *
@@ -18,40 +19,21 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
-#include "catalog/pg_extension.h"
-#include "commands/extension.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
+
+#include "identity.h"
 
 PG_FUNCTION_INFO_V1(dbops_metadata_as_owner);
 
 /*
- * The role that owns the extension, and with it the catalog tables.
- */
-static Oid
-metadata_extension_owner(void)
-{
-	Oid			extoid = get_extension_oid("dbops", false);
-	HeapTuple	tuple;
-	Oid			owner;
-
-	tuple = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(extoid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for extension %u", extoid);
-	owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
-/*
- * dbops.X(args): run dbops.X_impl(caller, args) as the extension owner and
- * return its result.
+ * dbops.X(args): run dbops_internal.X_impl(caller, args) as the extension
+ * owner and return its result.
  */
 Datum
 dbops_metadata_as_owner(PG_FUNCTION_ARGS)
@@ -65,8 +47,7 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 	Datum	   *values;
 	char	   *nulls;
 	StringInfoData sql;
-	Oid			save_userid;
-	int			save_sec_context;
+	IdentitySwitch sw;
 	Datum		result = (Datum) 0;
 	bool		isnull = true;
 	int			i;
@@ -81,7 +62,7 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 	values[0] = ObjectIdGetDatum(caller);
 	nulls[0] = ' ';
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT dbops.%s($1",
+	appendStringInfo(&sql, "SELECT dbops_internal.%s($1",
 					 quote_identifier(psprintf("%s_impl", get_func_name(fn_oid))));
 	for (i = 0; i < nargs; i++)
 	{
@@ -96,9 +77,7 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 	 * An error restores the identity through transaction (or subtransaction)
 	 * abort, so only the normal path switches back.
 	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(metadata_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	identity_become_trusted(identity_extension_owner(), &sw);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -117,7 +96,7 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	identity_restore(&sw);
 
 	if (rettype == VOIDOID)
 		PG_RETURN_VOID();

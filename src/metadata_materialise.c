@@ -7,7 +7,8 @@
  * Grants run as the role dbops_grantor (which holds the table's privileges
  * WITH GRANT OPTION from its owner, given when the table is tracked), so the
  * grantor field of each aclitem tells dbops's grants from anyone else's, and
- * a REVOKE issued as dbops_grantor removes exactly dbops's grants.
+ * a REVOKE issued as dbops_grantor removes exactly dbops's grants.  The
+ * switch goes through identity.c like every other.
  *
  * Both statements are built as parse trees, never as SQL text: names are
  * names, and a filter is the tree metadata_parse_filter() accepted, so
@@ -31,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "identity.h"
 #include "metadata.h"
 
 PG_FUNCTION_INFO_V1(dbops_metadata_grant);
@@ -51,6 +53,22 @@ metadata_rangevar(Oid relid)
 				 errmsg("relation with OID %u does not exist", relid)));
 	return makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
 						relname, -1);
+}
+
+/*
+ * Refuse a NULL among the arguments whose bits are set in required (bit i
+ * for argument i): these functions are not STRICT because some arguments
+ * may be NULL.
+ */
+static void
+metadata_require_args(FunctionCallInfo fcinfo, const char *names,
+					  unsigned required)
+{
+	for (int i = 0; i < PG_NARGS(); i++)
+		if ((required & (1U << i)) && PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("arguments %s must not be null", names)));
 }
 
 static RoleSpec *
@@ -77,9 +95,9 @@ dbops_metadata_grant(PG_FUNCTION_ARGS)
 {
 	GrantStmt  *stmt = makeNode(GrantStmt);
 	AccessPriv *priv = makeNode(AccessPriv);
-	Oid			save_userid;
-	int			save_sec_context;
+	IdentitySwitch sw;
 
+	metadata_require_args(fcinfo, "rel, privilege, grantee and is_grant", 0x1B);
 	priv->priv_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
 	{
@@ -90,9 +108,21 @@ dbops_metadata_grant(PG_FUNCTION_ARGS)
 
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), NAMEOID, NAMEDATALEN,
 						  false, TYPALIGN_CHAR, &cols, &nulls, &ncols);
+
+		/* no column list in the statement would mean the whole table */
+		if (ncols == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column list of a grant must not be empty")));
 		for (i = 0; i < ncols; i++)
+		{
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("column list of a grant must not hold nulls")));
 			priv->cols = lappend(priv->cols,
 								 makeString(pstrdup(NameStr(*DatumGetName(cols[i])))));
+		}
 	}
 
 	stmt->is_grant = PG_GETARG_BOOL(4);
@@ -104,11 +134,9 @@ dbops_metadata_grant(PG_FUNCTION_ARGS)
 	stmt->grant_option = false;
 	stmt->behavior = DROP_RESTRICT;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(get_role_oid("dbops_grantor", false),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	identity_become_trusted(get_role_oid("dbops_grantor", false), &sw);
 	ExecuteGrantStmt(stmt);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	identity_restore(&sw);
 
 	CommandCounterIncrement();
 	PG_RETURN_VOID();
@@ -126,9 +154,16 @@ dbops_metadata_create_policy(PG_FUNCTION_ARGS)
 {
 	CreatePolicyStmt *stmt = makeNode(CreatePolicyStmt);
 
+	metadata_require_args(fcinfo, "rel, policy, command and role", 0x0F);
+	stmt->cmd_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (strcmp(stmt->cmd_name, "select") != 0 && strcmp(stmt->cmd_name, "insert") != 0 &&
+		strcmp(stmt->cmd_name, "update") != 0 && strcmp(stmt->cmd_name, "delete") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized policy command \"%s\"", stmt->cmd_name)));
+
 	stmt->policy_name = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 	stmt->table = metadata_rangevar(PG_GETARG_OID(0));
-	stmt->cmd_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	stmt->permissive = true;
 	stmt->roles = list_make1(metadata_rolespec(NameStr(*PG_GETARG_NAME(3))));
 	if (!PG_ARGISNULL(4))

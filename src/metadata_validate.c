@@ -21,8 +21,20 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_ts_config.h"
+#include "catalog/pg_ts_dict.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_clause.h"
 #include "parser/parse_collate.h"
@@ -102,8 +114,162 @@ metadata_parse_filter(const char *filter, const char *what)
 }
 
 /*
+ * Refuse an object in a temporary schema: a policy depends on what its
+ * expression names, so it would be dropped silently with the object at the
+ * end of the session that created it.
+ */
+static void
+metadata_refuse_temp(Oid classid, Oid objid, const char *what)
+{
+	ObjectAddress addr;
+	Oid			nsp;
+	List	   *names = NIL;
+	List	   *args = NIL;
+
+	if (!OidIsValid(objid))
+		return;
+	ObjectAddressSet(addr, classid, objid);
+	nsp = classid == NamespaceRelationId ? objid : get_object_namespace(&addr);
+	if (!OidIsValid(nsp) || !isAnyTempNamespace(nsp))
+		return;
+
+	/* the name without its schema, which differs from session to session */
+	(void) getObjectIdentityParts(&addr, &names, &args, false);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("%s refers to temporary %s \"%s\"", what,
+					getObjectTypeDescription(&addr, false),
+					names != NIL ? (char *) llast(names) : "?"),
+			 errdetail("A policy that depends on a temporary object would vanish when the session that created it ends.")));
+}
+
+/* The object a constant of a reg* type names, if any */
+static void
+metadata_refuse_temp_const(Const *c, const char *what)
+{
+	Oid			classid;
+
+	switch (c->consttype)
+	{
+		case REGCLASSOID:
+			classid = RelationRelationId;
+			break;
+		case REGPROCOID:
+		case REGPROCEDUREOID:
+			classid = ProcedureRelationId;
+			break;
+		case REGOPEROID:
+		case REGOPERATOROID:
+			classid = OperatorRelationId;
+			break;
+		case REGTYPEOID:
+			classid = TypeRelationId;
+			break;
+		case REGCOLLATIONOID:
+			classid = CollationRelationId;
+			break;
+		case REGCONFIGOID:
+			classid = TSConfigRelationId;
+			break;
+		case REGDICTIONARYOID:
+			classid = TSDictionaryRelationId;
+			break;
+		case REGNAMESPACEOID:
+			classid = NamespaceRelationId;
+			break;
+		default:
+			return;
+	}
+	if (!c->constisnull)
+		metadata_refuse_temp(classid, DatumGetObjectId(c->constvalue), what);
+}
+
+/*
+ * Walk a transformed filter (and the queries of its sublinks) for the
+ * functions, operators, types, collations and relations it names.
+ */
+static bool
+metadata_temp_walker(Node *node, void *context)
+{
+	const char *what = context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, metadata_temp_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+			metadata_refuse_temp(RelationRelationId, rte->relid, what);
+		return false;
+	}
+	switch (nodeTag(node))
+	{
+		case T_Const:
+			metadata_refuse_temp_const((Const *) node, what);
+			break;
+		case T_FuncExpr:
+			metadata_refuse_temp(ProcedureRelationId, ((FuncExpr *) node)->funcid, what);
+			break;
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			metadata_refuse_temp(OperatorRelationId, ((OpExpr *) node)->opno, what);
+			break;
+		case T_ScalarArrayOpExpr:
+			metadata_refuse_temp(OperatorRelationId,
+								 ((ScalarArrayOpExpr *) node)->opno, what);
+			break;
+		case T_RowCompareExpr:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((RowCompareExpr *) node)->opnos)
+					metadata_refuse_temp(OperatorRelationId, lfirst_oid(lc), what);
+				break;
+			}
+		case T_CollateExpr:
+			metadata_refuse_temp(CollationRelationId,
+								 ((CollateExpr *) node)->collOid, what);
+			break;
+		default:
+			break;
+	}
+
+	/* the type of every expression, e.g. a cast to a temporary domain */
+	switch (nodeTag(node))
+	{
+		case T_Var:
+		case T_Const:
+		case T_FuncExpr:
+		case T_OpExpr:
+		case T_RelabelType:
+		case T_CoerceViaIO:
+		case T_ArrayCoerceExpr:
+		case T_ConvertRowtypeExpr:
+		case T_CoerceToDomain:
+		case T_FieldSelect:
+		case T_RowExpr:
+		case T_ArrayExpr:
+		case T_CaseExpr:
+		case T_CoalesceExpr:
+		case T_MinMaxExpr:
+		case T_SubscriptingRef:
+			metadata_refuse_temp(TypeRelationId, exprType(node), what);
+			break;
+		default:
+			break;
+	}
+	return expression_tree_walker(node, metadata_temp_walker, context);
+}
+
+/*
  * Raise the error that CREATE POLICY would raise for this filter on this
  * table (unknown column or function, not boolean, aggregate...), or return.
+ * A filter that names a temporary object is refused too.
  */
 static void
 metadata_check_filter(Oid relid, const char *filter, const char *what)
@@ -122,6 +288,7 @@ metadata_check_filter(Oid relid, const char *filter, const char *what)
 	addNSItemToQuery(pstate, nsitem, false, true, true);
 	qual = transformWhereClause(pstate, raw, EXPR_KIND_POLICY, "POLICY");
 	assign_expr_collations(pstate, qual);
+	(void) metadata_temp_walker(qual, (void *) what);
 	relation_close(rel, NoLock);
 	free_parsestate(pstate);
 }
@@ -193,8 +360,15 @@ dbops_metadata_filter_error(PG_FUNCTION_ARGS)
 Datum
 dbops_metadata_types_comparable(PG_FUNCTION_ARGS)
 {
-	Operator	op = oper(NULL, list_make1(makeString("=")),
-						  PG_GETARG_OID(0), PG_GETARG_OID(1), true, -1);
+	Operator	op;
+
+	for (int i = 0; i < 2; i++)
+		if (!SearchSysCacheExists1(TYPEOID, PG_GETARG_DATUM(i)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("type with OID %u does not exist", PG_GETARG_OID(i))));
+	op = oper(NULL, list_make1(makeString("=")),
+			  PG_GETARG_OID(0), PG_GETARG_OID(1), true, -1);
 
 	if (op == NULL)
 		PG_RETURN_BOOL(false);

@@ -28,6 +28,10 @@
 #define MIGRATE_CHECKSUM_LEN	64
 #define MIGRATE_CHECKSUM_ALGORITHM	"sha256"
 
+/* The UTF-8 byte order mark, skipped at the start of scripts */
+#define MIGRATE_BOM "\xEF\xBB\xBF"
+#define MIGRATE_BOM_LEN 3
+
 /* First line that marks a migration which cannot run in a transaction */
 #define MIGRATE_NO_TRANSACTION_MARK "-- dbops:no-transaction"
 
@@ -68,6 +72,8 @@ typedef struct AppliedMigration
 	char	   *verify_sql;		/* likewise */
 	TimestampTz applied_at;
 	char	   *applied_by;
+	Oid			supplier;		/* the role that supplied its SQL */
+	char	   *supplier_name;	/* its name then */
 } AppliedMigration;
 
 /* What a script is for: it decides which transaction control is accepted */
@@ -131,6 +137,7 @@ extern MigrationSource *migrate_source_from_list(List *migrations);
 extern Migration *migrate_source_new(const char *version, const char *name,
 									 const char *origin, char *up_sql,
 									 const char *up_file);
+extern const char *migrate_skip_bom(const char *sql);
 extern bool migrate_has_no_transaction_mark(const char *sql);
 extern void migrate_source_checksum(const char *data, size_t len, char *hex);
 extern Migration *migrate_source_find(MigrationSource *source,
@@ -152,6 +159,9 @@ extern MigrationScript *migrate_script_parse(const char *label,
 											 const char *file,
 											 const char *sql,
 											 MigrationScriptKind kind);
+extern void migrate_script_warn_unparsable(const char *label, const char *file,
+										   const char *sql,
+										   MigrationScriptKind kind);
 
 /* migrate_exec.c */
 extern void migrate_script_run(MigrationScript *script);

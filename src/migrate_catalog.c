@@ -6,14 +6,15 @@
  *
  * Administrators may only read these tables, so that nobody can rewrite
  * the down SQL a later rollback will run.  The writes here therefore run as
- * the tables' owner, the extension owner, switched with
- * SetUserIdAndSecContext for the duration of one statement and with
- * SECURITY_RESTRICTED_OPERATION, while migration SQL always runs as the
- * caller.  As in a SECURITY DEFINER function with a pinned search_path,
- * they also run with search_path = pg_catalog, pg_temp, so that nothing the
- * caller created can stand in for a function or operator; the statements
- * name their tables with the schema besides.  Plans are prepared once per
- * session.
+ * the extension owner, switched through identity.c for the duration of one
+ * statement (a security-restricted operation with search_path pinned to
+ * pg_catalog, pg_temp), while migration SQL always runs as the caller; the
+ * statements name their tables and operators with the schema besides.
+ * Plans are prepared once per session.
+ *
+ * Each row records the role that supplied its SQL (apply, repair or
+ * baseline), by OID and name: rollback runs the stored down SQL as that
+ * role (migrate_command.c).
  *
  * src/migrate_catalog.c
  *
@@ -28,7 +29,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -36,32 +37,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "identity.h"
 #include "migrate.h"
-
-/*
- * The migration lock is the advisory lock pg_advisory_xact_lock(1684172656,
- * 1), so that other tools can take part ("dbop" in ASCII, then 1 for
- * migrations).
- */
-#define MIGRATE_LOCK_KEY1	0x64626f70
-#define MIGRATE_LOCK_KEY2	1
-
-/* The role the catalog writes run as: the owner of schema_migrations */
-static Oid
-catalog_owner(void)
-{
-	Oid			nsp = get_namespace_oid("dbops", false);
-	Oid			relid = get_relname_relid("schema_migrations", nsp);
-	HeapTuple	tup;
-	Oid			owner;
-
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation dbops.schema_migrations");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
 
 /*
  * Run the statement sql, prepared once into *plan, as the catalog owner
@@ -73,19 +50,10 @@ catalog_exec_snapshot(SPIPlanPtr *plan, const char *sql, int nargs,
 					  Oid *types, Datum *values, const char *nulls,
 					  Snapshot snapshot)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
+	IdentitySwitch sw;
 	int			rc;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(catalog_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	identity_become_trusted(identity_extension_owner(), &sw);
 
 	if (*plan == NULL)
 	{
@@ -105,8 +73,7 @@ catalog_exec_snapshot(SPIPlanPtr *plan, const char *sql, int nargs,
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	identity_restore(&sw);
 	return SPI_processed;
 }
 
@@ -140,7 +107,11 @@ catalog_summary(Snapshot snapshot)
 }
 
 /*
- * Take the migration lock for the rest of the transaction.
+ * Take the migration lock for the rest of the transaction: an EXCLUSIVE
+ * lock on the empty table dbops.migration_lock.  Only its owner (and
+ * superusers) may lock that table with LOCK TABLE, so unlike an advisory
+ * key, no role that may not migrate can hold it to stall every migration.
+ * dbops takes it from C, after EXECUTE on the function was checked.
  *
  * A transaction that works from one snapshot (REPEATABLE READ,
  * SERIALIZABLE) would not see what another transaction committed to the
@@ -152,14 +123,15 @@ catalog_summary(Snapshot snapshot)
 void
 migrate_lock(void)
 {
-	LOCKTAG		tag;
+	Oid			relid = get_relname_relid("migration_lock",
+										  get_namespace_oid("dbops", false));
 	bool		waited = false;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGRATE_LOCK_KEY1,
-						 MIGRATE_LOCK_KEY2, 2);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	if (!OidIsValid(relid))
+		elog(ERROR, "table dbops.migration_lock is missing");
+	if (!ConditionalLockRelationOid(relid, ExclusiveLock))
 	{
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		LockRelationOid(relid, ExclusiveLock);
 		waited = true;
 	}
 
@@ -210,9 +182,11 @@ migrate_catalog_read(bool with_sql)
 	List	   *result = NIL;
 
 	catalog_exec(&plans[with_sql ? 1 : 0], with_sql ?
-				 "SELECT version, name, checksum, applied_at, applied_by, down_sql, verify_sql "
+				 "SELECT version, name, checksum, applied_at, applied_by, "
+				 "supplier, supplier_name, down_sql, verify_sql "
 				 "FROM dbops.schema_migrations" :
-				 "SELECT version, name, checksum, applied_at, applied_by, NULL, NULL "
+				 "SELECT version, name, checksum, applied_at, applied_by, "
+				 "supplier, supplier_name, NULL, NULL "
 				 "FROM dbops.schema_migrations",
 				 0, NULL, NULL, NULL);
 
@@ -230,8 +204,11 @@ migrate_catalog_read(bool with_sql)
 		a->checksum = get_text(tup, desc, 3);
 		a->applied_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
 		a->applied_by = get_text(tup, desc, 5);
-		a->down_sql = get_text(tup, desc, 6);
-		a->verify_sql = get_text(tup, desc, 7);
+		a->supplier = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
+		a->supplier_name = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 7,
+																		 &isnull))));
+		a->down_sql = get_text(tup, desc, 8);
+		a->verify_sql = get_text(tup, desc, 9);
 		result = lappend(result, a);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -246,10 +223,11 @@ migrate_catalog_insert(Migration *m, TimestampTz applied_at,
 					   int64 duration_us, bool baseline)
 {
 	static SPIPlanPtr plan;
-	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INTERVALOID, BOOLOID};
-	Datum		values[11];
-	char		nulls[11];
+	Oid			types[13] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INTERVALOID, BOOLOID,
+	OIDOID, TEXTOID};
+	Datum		values[13];
+	char		nulls[13];
 	Interval   *duration = palloc0(sizeof(Interval));
 
 	set_text(values, nulls, 0, m->version);
@@ -267,13 +245,16 @@ migrate_catalog_insert(Migration *m, TimestampTz applied_at,
 	nulls[9] = baseline ? 'n' : ' ';
 	values[10] = BoolGetDatum(baseline);
 	nulls[10] = ' ';
+	values[11] = ObjectIdGetDatum(GetUserId());
+	nulls[11] = ' ';
+	set_text(values, nulls, 12, migrate_current_user_name());
 
 	catalog_exec(&plan,
 				 "INSERT INTO dbops.schema_migrations (version, name, checksum_algorithm, "
 				 "checksum, up_sql, down_sql, verify_sql, applied_at, applied_by, "
-				 "duration, baseline) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-				 11, types, values, nulls);
+				 "duration, baseline, supplier, supplier_name) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+				 13, types, values, nulls);
 }
 
 /* Forget applied migration a, after its down SQL ran */
@@ -294,14 +275,18 @@ migrate_catalog_delete(AppliedMigration *a)
 			 a->version);
 }
 
-/* Store the source's current SQL and checksum for applied migration a */
+/*
+ * Store the source's current SQL and checksum for applied migration a,
+ * supplied by the current user
+ */
 void
 migrate_catalog_repair(Migration *m, AppliedMigration *a)
 {
 	static SPIPlanPtr plan;
-	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6];
+	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	OIDOID, TEXTOID};
+	Datum		values[8];
+	char		nulls[8];
 
 	set_text(values, nulls, 0, a->version);
 	set_text(values, nulls, 1, m->name);
@@ -309,12 +294,16 @@ migrate_catalog_repair(Migration *m, AppliedMigration *a)
 	set_text(values, nulls, 3, m->up_sql);
 	set_text(values, nulls, 4, m->down_sql);
 	set_text(values, nulls, 5, m->verify_sql);
+	values[6] = ObjectIdGetDatum(GetUserId());
+	nulls[6] = ' ';
+	set_text(values, nulls, 7, migrate_current_user_name());
 	if (catalog_exec(&plan,
 					 "UPDATE dbops.schema_migrations "
 					 "SET name = $2, checksum_algorithm = '" MIGRATE_CHECKSUM_ALGORITHM "', "
-					 "checksum = $3, up_sql = $4, down_sql = $5, verify_sql = $6 "
+					 "checksum = $3, up_sql = $4, down_sql = $5, verify_sql = $6, "
+					 "supplier = $7, supplier_name = $8 "
 					 "WHERE version OPERATOR(pg_catalog.=) $1",
-					 6, types, values, nulls) != 1)
+					 8, types, values, nulls) != 1)
 		elog(ERROR, "migration \"%s\" vanished from dbops.schema_migrations",
 			 a->version);
 }

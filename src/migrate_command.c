@@ -19,11 +19,17 @@
 
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "identity.h"
 #include "migrate.h"
+
+/* Columns of the widest result, apply_migrations's */
+#define MIGRATE_RESULT_MAX_COLS 6
 
 /* A migration of the source, of the catalog, or both */
 typedef struct MigrationPair
@@ -131,12 +137,21 @@ source_target(MigrationSource *source, const char *target)
 	return m;
 }
 
+/*
+ * One row of a command's result: version, name, action, duration, and for
+ * apply the columns that nothing fills yet (restore_lsn, hazards), NULL.
+ */
 static void
 result_row(ReturnSetInfo *rsinfo, const char *version, const char *name,
 		   const char *action, int64 duration_us)
 {
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, duration_us < 0};
+	Datum		values[MIGRATE_RESULT_MAX_COLS] = {0};
+	bool		nulls[MIGRATE_RESULT_MAX_COLS];
+
+	Assert(rsinfo->setDesc->natts <= MIGRATE_RESULT_MAX_COLS);
+	memset(nulls, true, sizeof(nulls));
+	nulls[0] = nulls[1] = nulls[2] = false;
+	nulls[3] = duration_us < 0;
 
 	values[0] = CStringGetTextDatum(version);
 	values[1] = CStringGetTextDatum(name);
@@ -216,16 +231,24 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 					 errmsg("migration \"%s\" cannot run inside a transaction",
 							m->label),
 					 errdetail_internal("%s", m->no_transaction),
-					 errhint("The dbops background worker runs such migrations at top level; nothing was applied.")));
+					 errhint("Nothing was applied. Run this migration's statements outside a transaction block (for example with psql), then record it with dbops.baseline(); apply the migrations before it first with target_version.")));
 
 		pa = palloc0(sizeof(PlannedApply));
 		pa->m = m;
 		pa->up = migrate_script_parse(m->label, m->up_file, m->up_sql,
 									  MIGRATE_SCRIPT_UP);
-		/* down SQL runs only at rollback, but a typo should show now */
-		(void) parse_optional(m, m->down_file, m->down_sql, MIGRATE_SCRIPT_DOWN);
 		pa->verify = parse_optional(m, m->verify_file, m->verify_sql,
 									MIGRATE_SCRIPT_VERIFY);
+
+		/*
+		 * Down SQL is stored as written and parsed when a rollback is about
+		 * to run it: real projects carry down files that do not parse, and
+		 * their own tools apply them.  Say so now, since rollback will
+		 * refuse it.
+		 */
+		if (m->down_sql != NULL)
+			migrate_script_warn_unparsable(m->label, m->down_file, m->down_sql,
+										   MIGRATE_SCRIPT_DOWN);
 		plan = lappend(plan, pa);
 	}
 	return plan;
@@ -263,6 +286,41 @@ migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 		result_row(rsinfo, pa->m->version, pa->m->name, "applied", duration);
 	}
 	SPI_finish();
+}
+
+/* Does the role that supplied a's SQL still exist under its recorded name? */
+static bool
+supplier_exists(AppliedMigration *a)
+{
+	char	   *current = GetUserNameFromId(a->supplier, true);
+
+	return current != NULL && strcmp(current, a->supplier_name) == 0;
+}
+
+/*
+ * Stored down SQL runs as the role that supplied it, never with more
+ * rights than that role nor than the caller: refuse unless the supplier
+ * still exists (a role of the same OID but another name may be another
+ * role, after a restore) and the caller is a member of it.
+ */
+static void
+check_supplier(AppliedMigration *a)
+{
+	if (!supplier_exists(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" that supplied the down SQL of migration \"%s\" no longer exists",
+						a->supplier_name, a->label),
+				 errdetail("Stored SQL runs only as the role that supplied it; nothing was rolled back."),
+				 errhint("Supply the down SQL again with dbops.repair_migrations(), which records you as its supplier.")));
+	if (!is_member_of_role(GetUserId(), a->supplier))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to roll back migration \"%s\"", a->label),
+				 errdetail("Its down SQL was supplied by role \"%s\" and runs as that role, but role \"%s\" is not a member of it; nothing was rolled back.",
+						   a->supplier_name,
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("Roll back as a member of role \"%s\".", a->supplier_name)));
 }
 
 /*
@@ -319,6 +377,7 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 		AppliedMigration *a = list_nth(applied, i);
 		MigrationScript *down = NULL;
 
+		check_supplier(a);
 		if (a->down_sql)
 		{
 			if (migrate_has_no_transaction_mark(a->down_sql))
@@ -347,13 +406,16 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 		AppliedMigration *a = lfirst(lc);
 		TimestampTz start;
 		int64		duration;
+		IdentitySwitch sw;
 
 		if (dry_run)
 		{
 			result_row(rsinfo, a->version, a->name, "would roll back", -1);
 			continue;
 		}
+		identity_become_supplier(a->supplier, &sw);
 		duration = run_migration(lfirst(sc), NULL, &start);
+		identity_restore(&sw);
 
 		migrate_catalog_delete(a);
 		migrate_catalog_event("rolled back", a->version, a->name,
@@ -462,7 +524,8 @@ migrate_repair(FunctionCallInfo fcinfo, MigrationSource *source)
 			continue;
 		if (!is_modified(p) &&
 			!str_differs(p->source->down_sql, p->applied->down_sql) &&
-			!str_differs(p->source->verify_sql, p->applied->verify_sql))
+			!str_differs(p->source->verify_sql, p->applied->verify_sql) &&
+			supplier_exists(p->applied))
 			continue;
 		migrate_catalog_repair(p->source, p->applied);
 		migrate_catalog_event("repaired", p->applied->version, p->source->name,

@@ -54,6 +54,21 @@ name_cmp(const ListCell *a, const ListCell *b)
 }
 
 /*
+ * The SQLSTATE of a failed file call: PostgreSQL's mapping, plus what it
+ * leaves as an internal error: a symlink loop counts as a missing file, a
+ * path the system refuses as too long as a name that is too long.
+ */
+static int
+file_errcode(void)
+{
+	if (errno == ELOOP)
+		return errcode(ERRCODE_UNDEFINED_FILE);
+	if (errno == ENAMETOOLONG)
+		return errcode(ERRCODE_NAME_TOO_LONG);
+	return errcode_for_file_access();
+}
+
+/*
  * The names in directory path, sorted, without those starting with a dot.
  * display names the directory in messages.
  */
@@ -66,7 +81,7 @@ list_dir(const char *path, const char *display)
 
 	if (dir == NULL)
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(file_errcode(),
 				 errmsg("could not open migrations directory \"%s\": %m",
 						display),
 				 display[0] == '[' ?
@@ -82,25 +97,35 @@ list_dir(const char *path, const char *display)
 }
 
 /*
- * The whole content of file path as a string in the database encoding.
- * display names it in messages.
+ * The whole content of file path as a string in the database encoding,
+ * without a UTF-8 byte order mark.  display names it in messages.
+ *
+ * Only regular files are read: a FIFO would block the backend beyond
+ * cancel and terminate, and a device such as /dev/zero would read as
+ * anything.  Opening with O_NONBLOCK keeps the open itself from waiting
+ * for a FIFO's writer; the file type is then checked on what was opened.
  */
 char *
 migrate_read_file(const char *path, const char *display)
 {
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	int			fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
 	struct stat st;
 	char	   *buf;
 	size_t		len = 0;
 
 	if (fd < 0)
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(file_errcode(),
 				 errmsg("could not open migration file \"%s\": %m", display)));
 	if (fstat(fd, &st) < 0)
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(file_errcode(),
 				 errmsg("could not stat migration file \"%s\": %m", display)));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("migration file \"%s\" is not a regular file", display),
+				 errdetail("Only regular files are read as migrations, not FIFOs, devices or sockets.")));
 	if (st.st_size >= MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -113,7 +138,7 @@ migrate_read_file(const char *path, const char *display)
 
 		if (n < 0)
 			ereport(ERROR,
-					(errcode_for_file_access(),
+					(file_errcode(),
 					 errmsg("could not read migration file \"%s\": %m", display)));
 		if (n == 0)
 			break;
@@ -128,14 +153,16 @@ migrate_read_file(const char *path, const char *display)
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("migration file \"%s\" is not valid %s",
 						display, GetDatabaseEncodingName())));
-	return buf;
+	return (char *) migrate_skip_bom(buf);
 }
 
 /* The file at path, or NULL if there is none */
 char *
 migrate_read_optional(const char *path, const char *display)
 {
-	if (access(path, F_OK) != 0 && errno == ENOENT)
+	struct stat st;
+
+	if (lstat(path, &st) != 0 && errno == ENOENT)
 		return NULL;
 	return migrate_read_file(path, display);
 }
@@ -451,7 +478,7 @@ migrate_source_read_dir(const char *path)
 
 		if (stat(full, &st) != 0)
 			ereport(ERROR,
-					(errcode_for_file_access(),
+					(file_errcode(),
 					 errmsg("could not stat file \"%s\" in migrations directory: %m",
 							name)));
 		if (S_ISDIR(st.st_mode))

@@ -60,10 +60,44 @@ optional_bool_arg(FunctionCallInfo fcinfo, int argno)
 	return !PG_ARGISNULL(argno) && PG_GETARG_BOOL(argno);
 }
 
+/*
+ * Refuse the arguments of apply_migrations that are reserved for what is
+ * not built yet, unless they have their default: ignoring them would do
+ * something other than what the caller asked.
+ */
+static void
+check_reserved_apply_args(FunctionCallInfo fcinfo)
+{
+	const char *on_drift = optional_text_arg(fcinfo, 4);
+
+	if (on_drift != NULL && strcmp(on_drift, "warn") != 0 &&
+		strcmp(on_drift, "ignore") != 0)
+	{
+		if (strcmp(on_drift, "error") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for on_drift: \"%s\"", on_drift),
+					 errhint("Valid values are \"warn\", \"ignore\" and \"error\".")));
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("on_drift => 'error' is not supported yet"),
+				 errdetail("This version of dbops does not record schema drift, so it cannot refuse to apply because of it.")));
+	}
+	if (!PG_ARGISNULL(5) || !PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lock_timeout and lock_retries are not supported yet"),
+				 errdetail("This version of dbops applies migrations with the session's lock_timeout."),
+				 errhint("Set lock_timeout for the transaction instead, e.g. SET LOCAL lock_timeout = '5s'.")));
+}
+
 static Datum
 apply_common(FunctionCallInfo fcinfo, bool is_dir)
 {
-	MigrationSource *source = source_arg(fcinfo, is_dir);
+	MigrationSource *source;
+
+	check_reserved_apply_args(fcinfo);
+	source = source_arg(fcinfo, is_dir);
 
 	migrate_apply(fcinfo, source,
 				  optional_text_arg(fcinfo, 1),
@@ -74,7 +108,9 @@ apply_common(FunctionCallInfo fcinfo, bool is_dir)
 
 /*
  * apply_migrations(source_dir text | migrations jsonb, target_version text,
- *					dry_run boolean, allow_out_of_order boolean)
+ *					dry_run boolean, allow_out_of_order boolean,
+ *					on_drift text, lock_timeout interval,
+ *					lock_retries integer)
  */
 Datum
 dbops_apply_migrations_dir(PG_FUNCTION_ARGS)

@@ -73,7 +73,15 @@ static char *
 member_string(JsonbValue *v, const char *path, bool null_ok)
 {
 	if (v->type == jbvString)
-		return pnstrdup(v->val.string.val, v->val.string.len);
+	{
+		/* the same text a file with a byte order mark would give */
+		int			bom = MIGRATE_BOM_LEN;
+
+		if (v->val.string.len < bom ||
+			memcmp(v->val.string.val, MIGRATE_BOM, bom) != 0)
+			bom = 0;
+		return pnstrdup(v->val.string.val + bom, v->val.string.len - bom);
+	}
 	if (v->type == jbvNull && null_ok)
 		return NULL;
 	shape_error(path, psprintf(null_ok ?

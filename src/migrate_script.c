@@ -268,7 +268,7 @@ check_statement(MigrationErrorContext *ctx, MigrationScriptKind kind,
 				 errdetail("Migration \"%s\" runs inside the caller's transaction.",
 						   ctx->label),
 				 kind == MIGRATE_SCRIPT_UP ?
-				 errhint("Put it in a migration of its own whose up SQL starts with the line \"%s\"; the dbops worker runs such migrations at top level.",
+				 errhint("Put it in a migration of its own whose up SQL starts with the line \"%s\"; run that one outside a transaction block (for example with psql) and record it with dbops.baseline().",
 						 MIGRATE_NO_TRANSACTION_MARK) : 0));
 }
 
@@ -354,12 +354,18 @@ check_transaction_stmt(MigrationErrorContext *ctx, MigrationScriptKind kind,
  * Split sql, the script file of migration label, into the statements that
  * will run, or raise an error naming the file and line.  A script that
  * holds nothing but comments gives no statement at all.
+ *
+ * Only the statements' byte ranges are kept: the parse trees live in a
+ * memory context of their own, deleted before returning, so that a batch
+ * of thousands of migrations does not hold thousands of trees.
  */
 MigrationScript *
 migrate_script_parse(const char *label, const char *file, const char *sql,
 					 MigrationScriptKind kind)
 {
 	MigrationScript *script = palloc0(sizeof(MigrationScript));
+	MemoryContext parse_cxt;
+	MemoryContext oldcxt;
 	MigrationErrorContext ctx;
 	List	   *raw;
 	ListCell   *lc;
@@ -371,10 +377,15 @@ migrate_script_parse(const char *label, const char *file, const char *sql,
 	script->sql = sql;
 	script->kind = kind;
 
+	parse_cxt = AllocSetContextCreate(CurrentMemoryContext,
+									  "dbops migration parse",
+									  ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(parse_cxt);
 	migrate_errcontext_push(&ctx, label, file, sql);
 	raw = parse_script(&ctx);
-	script->statements = palloc(Max(list_length(raw), 1) *
-								sizeof(MigrationStatement));
+	script->statements = MemoryContextAlloc(oldcxt,
+											Max(list_length(raw), 1) *
+											sizeof(MigrationStatement));
 
 	foreach(lc, raw)
 	{
@@ -412,5 +423,52 @@ migrate_script_parse(const char *label, const char *file, const char *sql,
 						label)));
 	}
 	migrate_errcontext_pop(&ctx);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(parse_cxt);
 	return script;
+}
+
+/*
+ * Parse a script that will only run later (down SQL, at rollback) and, if
+ * it would be refused then, say so now with a WARNING that names the file
+ * and line, instead of failing the apply.  Parsing holds no resources but
+ * memory, which the context below takes back, so the error can be caught
+ * without a subtransaction.
+ */
+void
+migrate_script_warn_unparsable(const char *label, const char *file,
+							   const char *sql, MigrationScriptKind kind)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext check_cxt = AllocSetContextCreate(oldcxt,
+													"dbops migration check",
+													ALLOCSET_DEFAULT_SIZES);
+	ErrorData  *edata = NULL;
+
+	MemoryContextSwitchTo(check_cxt);
+	PG_TRY();
+	{
+		(void) migrate_script_parse(label, file, sql, kind);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(check_cxt);
+
+	if (edata == NULL)
+		return;
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("%s of migration \"%s\" cannot run: %s",
+					file, label, edata->message),
+			 errdetail("It is stored as written; dbops.rollback_migrations() will refuse it until dbops.repair_migrations() stores a version that parses."),
+			 edata->context ? errcontext_msg("%s", edata->context) : 0));
+	FreeErrorData(edata);
 }

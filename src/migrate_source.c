@@ -43,6 +43,19 @@ migrate_source_checksum(const char *data, size_t len, char *hex)
 	hex[MIGRATE_CHECKSUM_LEN] = '\0';
 }
 
+/*
+ * sql without a leading UTF-8 byte order mark, which editors on some
+ * systems write and which the SQL grammar does not skip.  Checksums cover
+ * the text after it, so a file and the same file sent by a client agree.
+ */
+const char *
+migrate_skip_bom(const char *sql)
+{
+	if (sql != NULL && strncmp(sql, MIGRATE_BOM, MIGRATE_BOM_LEN) == 0)
+		return sql + MIGRATE_BOM_LEN;
+	return sql;
+}
+
 /* Does sql start with the no-transaction mark on a line of its own? */
 bool
 migrate_has_no_transaction_mark(const char *sql)

@@ -23,11 +23,17 @@ CREATE TABLE dbops.schema_migrations (
 	applied_at timestamptz NOT NULL,
 	applied_by text NOT NULL,
 	duration interval,
-	baseline boolean NOT NULL
+	baseline boolean NOT NULL,
+	-- the role that supplied the SQL (apply, repair, baseline): rollback
+	-- runs down_sql as this role, for its members only
+	supplier oid NOT NULL,
+	supplier_name name NOT NULL
 );
 COMMENT ON TABLE dbops.schema_migrations IS 'migrations applied (or baselined) in this database';
 COMMENT ON COLUMN dbops.schema_migrations.checksum IS 'hex digest of the exact bytes of the up SQL';
 COMMENT ON COLUMN dbops.schema_migrations.baseline IS 'marked as applied by baseline() without running';
+COMMENT ON COLUMN dbops.schema_migrations.supplier IS 'OID of the role that supplied the stored SQL; down_sql runs as this role';
+COMMENT ON COLUMN dbops.schema_migrations.supplier_name IS 'name of that role when it supplied the SQL';
 
 /*
  * What rollback, baseline and repair did: applying is recorded by the rows
@@ -44,6 +50,16 @@ CREATE TABLE dbops.migration_events (
 );
 COMMENT ON TABLE dbops.migration_events IS 'rollbacks, baselines and repairs of migrations, oldest first';
 
+/*
+ * The migration lock: apply, rollback, baseline and repair hold an
+ * EXCLUSIVE lock on this empty table until their transaction ends.  Only
+ * its owner and superusers may take it with LOCK TABLE, so no role that
+ * may not migrate can hold up migrations.
+ */
+CREATE TABLE dbops.migration_lock ();
+COMMENT ON TABLE dbops.migration_lock IS 'empty; locked by every migration command for the rest of its transaction';
+REVOKE ALL ON dbops.migration_lock FROM PUBLIC;
+
 -- Keep the history through pg_dump and restore.
 SELECT pg_catalog.pg_extension_config_dump('dbops.schema_migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('dbops.migration_events', '');
@@ -59,26 +75,34 @@ GRANT SELECT ON dbops.schema_migrations, dbops.migration_events TO dbops_admin;
 CREATE FUNCTION dbops.apply_migrations(source_dir text,
 	target_version text DEFAULT NULL,
 	dry_run boolean DEFAULT false,
-	allow_out_of_order boolean DEFAULT false)
-RETURNS TABLE(version text, name text, action text, duration interval)
+	allow_out_of_order boolean DEFAULT false,
+	on_drift text DEFAULT 'warn',
+	lock_timeout interval DEFAULT NULL,
+	lock_retries integer DEFAULT NULL)
+RETURNS TABLE(version text, name text, action text, duration interval,
+	restore_lsn pg_lsn, hazards jsonb)
 AS 'MODULE_PATHNAME', 'dbops_apply_migrations_dir'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean)
+COMMENT ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean, text, interval, integer)
 	IS 'apply the pending migrations of a server-side directory';
-REVOKE ALL ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean) TO dbops_admin;
+REVOKE ALL ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean, text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.apply_migrations(text, text, boolean, boolean, text, interval, integer) TO dbops_admin;
 
 CREATE FUNCTION dbops.apply_migrations(migrations jsonb,
 	target_version text DEFAULT NULL,
 	dry_run boolean DEFAULT false,
-	allow_out_of_order boolean DEFAULT false)
-RETURNS TABLE(version text, name text, action text, duration interval)
+	allow_out_of_order boolean DEFAULT false,
+	on_drift text DEFAULT 'warn',
+	lock_timeout interval DEFAULT NULL,
+	lock_retries integer DEFAULT NULL)
+RETURNS TABLE(version text, name text, action text, duration interval,
+	restore_lsn pg_lsn, hazards jsonb)
 AS 'MODULE_PATHNAME', 'dbops_apply_migrations_json'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean)
+COMMENT ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean, text, interval, integer)
 	IS 'apply the pending migrations of a jsonb document';
-REVOKE ALL ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean) TO dbops_admin;
+REVOKE ALL ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean, text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean, text, interval, integer) TO dbops_admin;
 
 /*
  * rollback_migrations: run the stored down SQL of the latest migrations in

@@ -1,9 +1,9 @@
 # Copyright (c) dbops contributors
 #
 # Two sessions apply the same migrations directory at once.  The second waits
-# on the migration lock (a transaction-scoped advisory lock, visible in
-# pg_locks and as wait event "advisory"), then finds the work done, so every
-# migration runs exactly once.  If the holder rolls back, the waiter applies
+# on the migration lock (an EXCLUSIVE lock on the table dbops.migration_lock,
+# visible in pg_locks and as wait event "relation"), then finds the work
+# done, so every migration runs exactly once.  If the holder rolls back, the waiter applies
 # everything itself.  A tool holding the documented lock keeps dbops out, and
 # rollback_migrations waits for the same lock.  Under REPEATABLE READ (or
 # SERIALIZABLE) a session that had to wait cannot see what the holder
@@ -16,9 +16,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# The lock other tools may take to keep dbops out: pg_advisory_xact_lock of
-# these two keys ("dbop" in ASCII, then 1 for migrations).
-my ($key1, $key2) = (1684172656, 1);
+# The lock other tools may take to keep dbops out (as the table's owner or a
+# superuser; nobody else may lock it).
+my $tool_lock = 'LOCK TABLE dbops.migration_lock IN EXCLUSIVE MODE';
 my $count = 4;
 
 # Each migration records its run in applied_log, so a migration that ran
@@ -80,14 +80,14 @@ sub waits_for_lock
 			$db, qq{
 		SELECT a.wait_event_type || '/' || a.wait_event
 		FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-		WHERE l.locktype = 'advisory' AND NOT l.granted AND l.pid = $pid
-		  AND l.classid = $key1 AND l.objid = $key2 AND l.objsubid = 2},
-			'Lock/advisory'),
-		"$what: the second session waits on the advisory lock");
+		WHERE l.locktype = 'relation' AND NOT l.granted AND l.pid = $pid
+		  AND l.relation = 'dbops.migration_lock'::regclass},
+			'Lock/relation'),
+		"$what: the second session waits on the migration lock");
 	is($node->safe_psql($db, qq{
 		SELECT pid FROM pg_locks
-		WHERE locktype = 'advisory' AND granted
-		  AND classid = $key1 AND objid = $key2 AND objsubid = 2}),
+		WHERE locktype = 'relation' AND granted AND mode = 'ExclusiveLock'
+		  AND relation = 'dbops.migration_lock'::regclass}),
 		$holder, "$what: the first session holds it");
 }
 
@@ -158,7 +158,7 @@ is($node->safe_psql('rollback_case', "SELECT count(*) FROM applied_log WHERE pid
 %r = lock_case(
 	db => 'tool_case',
 	what => 'a tool holds the lock',
-	hold => "SELECT pg_advisory_xact_lock($key1, $key2)",
+	hold => $tool_lock,
 	end => 'COMMIT');
 is($r{out}, "$count\ndone", 'apply runs once the tool releases the lock');
 applied_once('tool_case', 'a tool held the lock');

@@ -1,0 +1,77 @@
+/* dbops install script: metadata catalog (tracked tables, relationships, permissions) */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION dbops" to load this file. \quit
+
+/*
+ * The catalog.  Tables are named by schema and name (not OID), so that an
+ * export from one cluster means the same on another; name columns sort in
+ * the "C" collation, which makes exports deterministic.
+ */
+CREATE TABLE dbops.metadata_tables (
+	table_schema name NOT NULL,
+	table_name name NOT NULL,
+	-- dbops_grantor holds the table's privileges and RLS is on (see prepare)
+	prepared boolean NOT NULL DEFAULT false,
+	-- relrowsecurity before dbops enabled it, restored on untrack and reset
+	rls_before boolean,
+	PRIMARY KEY (table_schema, table_name)
+);
+COMMENT ON TABLE dbops.metadata_tables IS 'tables and views tracked by dbops metadata';
+
+CREATE TABLE dbops.metadata_relationships (
+	table_schema name NOT NULL,
+	table_name name NOT NULL,
+	rel_name text NOT NULL,
+	rel_type text NOT NULL CHECK (rel_type IN ('object', 'array')),
+	rel_using jsonb NOT NULL,
+	PRIMARY KEY (table_schema, table_name, rel_name)
+);
+COMMENT ON TABLE dbops.metadata_relationships IS 'object and array relationships of tracked tables';
+
+CREATE TABLE dbops.metadata_permissions (
+	table_schema name NOT NULL,
+	table_name name NOT NULL,
+	role_name name NOT NULL,
+	action text NOT NULL CHECK (action IN ('select', 'insert', 'update', 'delete')),
+	columns name[],				-- sorted; NULL means every column
+	filter text,				-- SQL boolean expression as written; NULL: all rows
+	"check" text,				-- the same, for rows written by insert/update
+	PRIMARY KEY (table_schema, table_name, role_name, action)
+);
+COMMENT ON TABLE dbops.metadata_permissions IS 'per-role permissions of tracked tables';
+
+/*
+ * What dbops created, so that changing or dropping a permission, untrack and
+ * reset remove exactly that: per enforced permission, the privilege granted
+ * by dbops_grantor to the role and the policy (none on views).
+ */
+CREATE TABLE dbops.metadata_created (
+	table_schema name NOT NULL,
+	table_name name NOT NULL,
+	role_name name NOT NULL,
+	action text NOT NULL,
+	policy_name name,
+	PRIMARY KEY (table_schema, table_name, role_name, action)
+);
+COMMENT ON TABLE dbops.metadata_created IS 'grants and policies created by dbops for its permissions';
+
+-- schemas on which dbops granted USAGE to dbops_grantor
+CREATE TABLE dbops.metadata_schemas (
+	schema_name name PRIMARY KEY
+);
+COMMENT ON TABLE dbops.metadata_schemas IS 'schemas where dbops gave dbops_grantor USAGE';
+
+SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_relationships', '');
+SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_permissions', '');
+SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_created', '');
+SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_schemas', '');
+
+-- Administrators read the catalog; only dbops's functions write it.
+REVOKE ALL ON dbops.metadata_tables, dbops.metadata_relationships,
+	dbops.metadata_permissions, dbops.metadata_created, dbops.metadata_schemas
+	FROM PUBLIC;
+GRANT SELECT ON dbops.metadata_tables, dbops.metadata_relationships,
+	dbops.metadata_permissions, dbops.metadata_created, dbops.metadata_schemas
+	TO dbops_admin;

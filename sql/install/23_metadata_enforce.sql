@@ -1,0 +1,216 @@
+/* dbops install script: storing metadata and enforcing it as grants and policies */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION dbops" to load this file. \quit
+
+/*
+ * C helpers (src/metadata_materialise.c): the statements are built as parse
+ * trees, the GRANT made as dbops_grantor.
+ */
+CREATE FUNCTION dbops_internal.metadata_grant(rel regclass, privilege text, columns name[],
+											  grantee name, is_grant boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dbops_metadata_grant'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION dbops_internal.metadata_grant(regclass, text, name[], name, boolean) IS 'grant or revoke a privilege as dbops_grantor (columns NULL: the whole table)';
+
+CREATE FUNCTION dbops_internal.metadata_create_policy(rel regclass, policy name, command text,
+													  role name, using_filter text, check_filter text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dbops_metadata_create_policy'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION dbops_internal.metadata_create_policy(regclass, name, text, name, text, text) IS 'create a policy from parsed filters (a NULL filter leaves its clause out)';
+
+/*
+ * Materialisation.  "prepare" readies a tracked table: dbops_grantor gets
+ * the four privileges WITH GRANT OPTION from the owner (and USAGE on the
+ * schema, which GRANT needs to find the table), and RLS is enabled on
+ * tables.  "enforce" turns one permission into a grant and a policy.
+ */
+CREATE FUNCTION dbops_internal.metadata_prepare(s name, t name)
+RETURNS void
+LANGUAGE plpgsql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rls boolean;
+BEGIN
+	IF NOT has_schema_privilege('dbops_grantor', s::text, 'USAGE') THEN
+		EXECUTE format('GRANT USAGE ON SCHEMA %I TO dbops_grantor', s);
+		INSERT INTO dbops.metadata_schemas VALUES (s);
+	END IF;
+	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I.%I TO dbops_grantor WITH GRANT OPTION', s, t);
+	SELECT CASE WHEN relkind = 'v' THEN NULL ELSE relrowsecurity END INTO rls
+	FROM pg_catalog.pg_class WHERE oid = to_regclass(format('%I.%I', s, t));
+	IF rls = false THEN
+		EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', s, t);
+	END IF;
+	UPDATE dbops.metadata_tables SET prepared = true, rls_before = rls
+	WHERE table_schema = s AND table_name = t;
+END
+$$;
+
+CREATE FUNCTION dbops_internal.metadata_unprepare(s name, t name)
+RETURNS void
+LANGUAGE plpgsql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tbl dbops.metadata_tables;
+BEGIN
+	SELECT * INTO tbl FROM dbops.metadata_tables WHERE table_schema = s AND table_name = t;
+	IF tbl.prepared IS NOT TRUE THEN
+		RETURN;
+	END IF;
+	IF to_regclass(format('%I.%I', s, t)) IS NOT NULL THEN
+		EXECUTE format('REVOKE SELECT, INSERT, UPDATE, DELETE ON %I.%I FROM dbops_grantor CASCADE', s, t);
+		IF tbl.rls_before = false THEN
+			EXECUTE format('ALTER TABLE %I.%I DISABLE ROW LEVEL SECURITY', s, t);
+		END IF;
+	END IF;
+	UPDATE dbops.metadata_tables SET prepared = false, rls_before = NULL
+	WHERE table_schema = s AND table_name = t;
+	IF EXISTS (SELECT FROM dbops.metadata_schemas WHERE schema_name = s)
+		AND NOT EXISTS (SELECT FROM dbops.metadata_tables WHERE table_schema = s AND prepared) THEN
+		IF EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = s) THEN
+			EXECUTE format('REVOKE USAGE ON SCHEMA %I FROM dbops_grantor', s);
+		END IF;
+		DELETE FROM dbops.metadata_schemas WHERE schema_name = s;
+	END IF;
+END
+$$;
+
+CREATE FUNCTION dbops_internal.metadata_enforce(p dbops.metadata_permissions, relid oid, is_view boolean)
+RETURNS void
+LANGUAGE plpgsql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	pol name;
+BEGIN
+	PERFORM dbops_internal.metadata_grant(relid, p.action,
+		CASE WHEN p.action <> 'delete' THEN p.columns END, p.role_name, true);
+	IF NOT is_view THEN
+		-- no filter means every row: with RLS on, a role without a policy sees none
+		pol := dbops_internal.metadata_policy_name(p.action, p.role_name);
+		PERFORM dbops_internal.metadata_create_policy(relid, pol, p.action, p.role_name,
+			CASE WHEN p.action <> 'insert' THEN coalesce(p.filter, 'true') END,
+			CASE WHEN p.action IN ('insert', 'update') THEN coalesce(p."check", 'true') END);
+	END IF;
+	INSERT INTO dbops.metadata_created
+	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol);
+END
+$$;
+
+/*
+ * Undo what dbops created for one permission.  A REVOKE as dbops_grantor
+ * only ever removes dbops_grantor's own grants; both steps skip what is
+ * gone already (dropped table, column, role or policy).
+ */
+CREATE FUNCTION dbops_internal.metadata_unenforce(s name, t name, role name, act text)
+RETURNS void
+LANGUAGE plpgsql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	made dbops.metadata_created;
+	relid oid := to_regclass(format('%I.%I', s, t));
+BEGIN
+	DELETE FROM dbops.metadata_created c
+	WHERE c.table_schema = s AND c.table_name = t AND c.role_name = role AND c.action = act
+	RETURNING * INTO made;
+	IF made IS NULL OR relid IS NULL THEN
+		RETURN;
+	END IF;
+	IF EXISTS (
+		SELECT FROM (SELECT relacl AS acl FROM pg_catalog.pg_class WHERE oid = relid
+					 UNION ALL
+					 SELECT attacl FROM pg_catalog.pg_attribute WHERE attrelid = relid) o,
+			LATERAL aclexplode(o.acl) a
+		WHERE a.grantor = 'dbops_grantor'::regrole
+		  AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = role)
+		  AND a.privilege_type = upper(act)) THEN
+		PERFORM dbops_internal.metadata_grant(relid, act, NULL, role, false);
+	END IF;
+	IF EXISTS (SELECT FROM pg_catalog.pg_policy
+			   WHERE polrelid = relid AND polname = made.policy_name) THEN
+		EXECUTE format('DROP POLICY %I ON %I.%I', made.policy_name, s, t);
+	END IF;
+END
+$$;
+
+-- remove everything dbops created on a table (its catalog rows stay)
+CREATE FUNCTION dbops_internal.metadata_unenforce_table(s name, t name)
+RETURNS void
+LANGUAGE sql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT dbops_internal.metadata_unenforce(c.table_schema, c.table_name, c.role_name, c.action)
+	FROM dbops.metadata_created c WHERE c.table_schema = s AND c.table_name = t;
+	SELECT dbops_internal.metadata_unprepare(s, t);
+$$;
+
+/*
+ * Prepare every tracked table and enforce every permission that problems
+ * (from a check of the stored catalog or of the imported document) does
+ * not mark inconsistent.
+ */
+CREATE FUNCTION dbops_internal.metadata_enforce_all(problems dbops_internal.metadata_problem[])
+RETURNS void
+LANGUAGE plpgsql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bad dbops_internal.metadata_problem[] := ARRAY(
+		SELECT p FROM unnest(problems) p WHERE p.severity = 'error');
+BEGIN
+	PERFORM dbops_internal.metadata_prepare(tbl.table_schema, tbl.table_name)
+	FROM dbops.metadata_tables tbl
+	WHERE NOT tbl.prepared
+	  AND NOT EXISTS (SELECT FROM unnest(bad) b
+					  WHERE b.table_schema = tbl.table_schema
+						AND b.table_name = tbl.table_name AND b.object_type = 'table');
+	PERFORM dbops_internal.metadata_enforce(p, c.oid, c.relkind = 'v')
+	FROM dbops.metadata_permissions p
+	JOIN dbops.metadata_tables tbl
+		ON tbl.table_schema = p.table_schema AND tbl.table_name = p.table_name AND tbl.prepared
+	JOIN pg_catalog.pg_namespace n ON n.nspname = p.table_schema
+	JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = p.table_name
+	WHERE NOT EXISTS (SELECT FROM dbops.metadata_created m
+					  WHERE m.table_schema = p.table_schema AND m.table_name = p.table_name
+						AND m.role_name = p.role_name AND m.action = p.action)
+	  AND NOT EXISTS (SELECT FROM unnest(bad) b
+					  WHERE b.table_schema = p.table_schema AND b.table_name = p.table_name
+						AND b.entry_name = p.role_name AND b.action = p.action);
+END
+$$;
+
+/*
+ * Store one table entry of a checked document in normal form: columns
+ * "*" and filters {} (no condition) are stored as NULL.
+ */
+CREATE FUNCTION dbops_internal.metadata_store(entry jsonb)
+RETURNS void
+LANGUAGE sql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO dbops.metadata_tables (table_schema, table_name)
+	VALUES (entry #>> '{table,schema}', entry #>> '{table,name}');
+	INSERT INTO dbops.metadata_relationships
+	SELECT entry #>> '{table,schema}', entry #>> '{table,name}', r.e ->> 'name', r.kind, r.e -> 'using'
+	FROM (SELECT 'object' AS kind, e
+		  FROM jsonb_array_elements(coalesce(entry -> 'object_relationships', '[]')) e
+		  UNION ALL
+		  SELECT 'array', e
+		  FROM jsonb_array_elements(coalesce(entry -> 'array_relationships', '[]')) e) r;
+	INSERT INTO dbops.metadata_permissions
+	SELECT entry #>> '{table,schema}', entry #>> '{table,name}', p.e ->> 'role', a.action,
+		CASE WHEN jsonb_typeof(p.e #> '{permission,columns}') = 'array'
+			THEN ARRAY(SELECT jsonb_array_elements_text(p.e #> '{permission,columns}'))::name[] END,
+		CASE WHEN jsonb_typeof(p.e #> '{permission,filter}') = 'string' THEN p.e #>> '{permission,filter}' END,
+		CASE WHEN jsonb_typeof(p.e #> '{permission,check}') = 'string' THEN p.e #>> '{permission,check}' END
+	FROM unnest(ARRAY['select', 'insert', 'update', 'delete']) a(action),
+		LATERAL jsonb_array_elements(coalesce(entry -> (a.action || '_permissions'), '[]')) p(e);
+$$;
