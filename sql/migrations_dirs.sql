@@ -99,3 +99,46 @@ SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/unreadable');
 SELECT * FROM dbops.apply_migrations(:'fx' || '/bad/line');
 \echo :LAST_ERROR_SQLSTATE
 SELECT to_regclass('line_first') AS line_first, count(*) FROM dbops.schema_migrations;
+
+-- Real projects as they are, from Hasura's console: a down file commented
+-- out but for its continuation line, and one written for a newer
+-- PostgreSQL, do not parse.  Their own tools apply such migrations, and so
+-- does dbops, with a WARNING that names file and line; the down SQL is
+-- stored as written, and rollback refuses it before anything runs.  A UTF-8
+-- byte order mark is skipped, and the checksum covers the text after it, as
+-- it does for a document that carries one.
+SELECT version, name, action FROM dbops.apply_migrations(:'fx' || '/hasura_console');
+SELECT version, left(up_sql, 7) AS starts, checksum = encode(sha256(convert_to(up_sql, 'UTF8')), 'hex') AS checksum_of_text
+FROM dbops.schema_migrations WHERE version = '1600000000004';
+SELECT version, state FROM dbops.migration_status(jsonb_build_array(jsonb_build_object(
+	'version', '1600000000004', 'name', 'bom',
+	'up', U&'\FEFFCOMMENT ON TABLE "public"."people" IS ''written by an editor that adds a byte order mark'';' || E'\n')))
+WHERE version = '1600000000004';
+SELECT version, action FROM dbops.rollback_migrations();
+SELECT version, action FROM dbops.rollback_migrations();
+\echo :LAST_ERROR_SQLSTATE
+SELECT version, action FROM dbops.rollback_migrations(target_version => '1600000000001');
+SELECT count(*) AS still_applied FROM dbops.schema_migrations;
+TRUNCATE dbops.schema_migrations, dbops.migration_events;
+DROP TABLE people;
+
+-- Only regular files are read: a FIFO would block the backend beyond
+-- cancel and terminate, a device reads as anything.  A symbolic link loop
+-- is a missing file, not an internal error.
+\set special :src/test/fixtures/migrations/special
+\! mkdir -p test/fixtures/migrations/special/1_fifo && mkfifo test/fixtures/migrations/special/1_fifo/up.sql
+SELECT * FROM dbops.apply_migrations(:'special');
+\echo :LAST_ERROR_SQLSTATE
+\! rm test/fixtures/migrations/special/1_fifo/up.sql && ln -s /dev/zero test/fixtures/migrations/special/1_fifo/up.sql
+SELECT * FROM dbops.apply_migrations(:'special');
+\echo :LAST_ERROR_SQLSTATE
+\! rm test/fixtures/migrations/special/1_fifo/up.sql && ln -s up.sql test/fixtures/migrations/special/1_fifo/up.sql
+SELECT * FROM dbops.apply_migrations(:'special');
+\echo :LAST_ERROR_SQLSTATE
+\! rm -r test/fixtures/migrations/special/1_fifo && ln -s 2_loop test/fixtures/migrations/special/2_loop
+SELECT * FROM dbops.apply_migrations(:'special');
+\echo :LAST_ERROR_SQLSTATE
+\! rm test/fixtures/migrations/special/2_loop && mkdir test/fixtures/migrations/special/3_a && echo 'SELECT 1;' > test/fixtures/migrations/special/3_a/up.sql && ln -s nowhere.sql test/fixtures/migrations/special/3_a/down.sql
+SELECT * FROM dbops.apply_migrations(:'special');
+\echo :LAST_ERROR_SQLSTATE
+\! rm -r test/fixtures/migrations/special

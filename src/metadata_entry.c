@@ -25,21 +25,24 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
 #include "identity.h"
+#include "metadata.h"
 
 PG_FUNCTION_INFO_V1(dbops_metadata_as_owner);
+PG_FUNCTION_INFO_V1(dbops_import_metadata);
 
 /*
- * dbops.X(args): run dbops_internal.X_impl(caller, args) as the extension
- * owner and return its result.
+ * Run dbops_internal.<name of the called function>_impl(caller, args) as
+ * the extension owner, with args the SQL function's arguments as given in
+ * values and nulls, and return its result.
  */
-Datum
-dbops_metadata_as_owner(PG_FUNCTION_ARGS)
+static Datum
+metadata_run_impl(FunctionCallInfo fcinfo, Datum *args, bool *argnulls)
 {
 	Oid			fn_oid = fcinfo->flinfo->fn_oid;
-	Oid			caller = GetUserId();
 	Oid			rettype = get_func_rettype(fn_oid);
 	Oid		   *fn_argtypes;
 	int			nargs;
@@ -50,7 +53,6 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 	IdentitySwitch sw;
 	Datum		result = (Datum) 0;
 	bool		isnull = true;
-	int			i;
 
 	get_func_signature(fn_oid, &fn_argtypes, &nargs);
 
@@ -59,16 +61,16 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 	values = palloc((nargs + 1) * sizeof(Datum));
 	nulls = palloc((nargs + 1) * sizeof(char));
 	argtypes[0] = OIDOID;
-	values[0] = ObjectIdGetDatum(caller);
+	values[0] = ObjectIdGetDatum(GetUserId());
 	nulls[0] = ' ';
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT dbops_internal.%s($1",
 					 quote_identifier(psprintf("%s_impl", get_func_name(fn_oid))));
-	for (i = 0; i < nargs; i++)
+	for (int i = 0; i < nargs; i++)
 	{
 		argtypes[i + 1] = fn_argtypes[i];
-		values[i + 1] = PG_GETARG_DATUM(i);
-		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
+		values[i + 1] = args[i];
+		nulls[i + 1] = argnulls[i] ? 'n' : ' ';
 		appendStringInfo(&sql, ", $%d", i + 2);
 	}
 	appendStringInfoChar(&sql, ')');
@@ -103,4 +105,61 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * dbops.X(args): run dbops_internal.X_impl(caller, args) as the extension
+ * owner and return its result.
+ */
+Datum
+dbops_metadata_as_owner(PG_FUNCTION_ARGS)
+{
+	Datum	   *args = palloc(Max(PG_NARGS(), 1) * sizeof(Datum));
+	bool	   *nulls = palloc(Max(PG_NARGS(), 1) * sizeof(bool));
+
+	for (int i = 0; i < PG_NARGS(); i++)
+	{
+		args[i] = PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i);
+	}
+	return metadata_run_impl(fcinfo, args, nulls);
+}
+
+/*
+ * dbops.import_metadata(doc, allow_inconsistent, role_map, source_name,
+ * accept_unenforced, dry_run): the document is read (metadata_document.c)
+ * here, as the caller, from the argument as it came: its shape needs no
+ * rights, and the owner's PL/pgSQL then works on the normal form only,
+ * which holds nothing of a malformed entry, however large.  role_map is
+ * applied by the reading and passed on as NULL.
+ */
+Datum
+dbops_import_metadata(PG_FUNCTION_ARGS)
+{
+	Datum		args[6];
+	bool		nulls[6];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("metadata document must not be null")));
+
+	/* reserved for what is not built yet: refused rather than ignored */
+	if (!PG_ARGISNULL(3) || !PG_ARGISNULL(4) ||
+		(!PG_ARGISNULL(5) && PG_GETARG_BOOL(5)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("source_name, accept_unenforced and dry_run are not supported yet"),
+				 errdetail("This version of dbops imports version 2 documents, enforces every key it accepts, and has no dry run.")));
+
+	for (int i = 0; i < 6; i++)
+	{
+		args[i] = PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i);
+	}
+	args[0] = JsonbPGetDatum(metadata_read_document(PG_GETARG_JSONB_P(0),
+													PG_ARGISNULL(2) ? NULL :
+													PG_GETARG_JSONB_P(2)));
+	nulls[2] = true;
+	return metadata_run_impl(fcinfo, args, nulls);
 }

@@ -23,6 +23,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "identity.h"
@@ -101,6 +102,17 @@ begin_command(FunctionCallInfo fcinfo, MigrationSource *source, bool lock,
 	if (lock)
 		migrate_lock();
 	return pair_migrations(source, migrate_catalog_read(with_sql));
+}
+
+/*
+ * The memory context each migration of a batch runs in, reset as each
+ * finishes: what running one costs is not kept for the rest of the batch.
+ */
+static MemoryContext
+migration_context_create(void)
+{
+	return AllocSetContextCreate(CurrentMemoryContext, "dbops migration",
+								 ALLOCSET_DEFAULT_SIZES);
 }
 
 /*
@@ -266,24 +278,29 @@ migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 	Migration  *target_m = target ? source_target(source, target) : NULL;
 	List	   *plan;
 	ListCell   *lc;
+	MemoryContext each_cxt;
 
 	plan = plan_apply(begin_command(fcinfo, source, true, false),
 					  target_m, allow_out_of_order);
 
+	each_cxt = migration_context_create();
 	foreach(lc, plan)
 	{
 		PlannedApply *pa = lfirst(lc);
+		MemoryContext oldcxt = MemoryContextSwitchTo(each_cxt);
 		TimestampTz start;
 		int64		duration;
 
 		if (dry_run)
-		{
 			result_row(rsinfo, pa->m->version, pa->m->name, "would apply", -1);
-			continue;
+		else
+		{
+			duration = run_migration(pa->up, pa->verify, &start);
+			migrate_catalog_insert(pa->m, start, duration, false);
+			result_row(rsinfo, pa->m->version, pa->m->name, "applied", duration);
 		}
-		duration = run_migration(pa->up, pa->verify, &start);
-		migrate_catalog_insert(pa->m, start, duration, false);
-		result_row(rsinfo, pa->m->version, pa->m->name, "applied", duration);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(each_cxt);
 	}
 	SPI_finish();
 }
@@ -338,6 +355,7 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 	ListCell   *lc;
 	ListCell   *sc;
 	int			first;
+	MemoryContext each_cxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
@@ -401,26 +419,30 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 		scripts = lappend(scripts, down);
 	}
 
+	each_cxt = migration_context_create();
 	forboth(lc, todo, sc, scripts)
 	{
 		AppliedMigration *a = lfirst(lc);
+		MemoryContext oldcxt = MemoryContextSwitchTo(each_cxt);
 		TimestampTz start;
 		int64		duration;
 		IdentitySwitch sw;
 
 		if (dry_run)
-		{
 			result_row(rsinfo, a->version, a->name, "would roll back", -1);
-			continue;
-		}
-		identity_become_supplier(a->supplier, &sw);
-		duration = run_migration(lfirst(sc), NULL, &start);
-		identity_restore(&sw);
+		else
+		{
+			identity_become_supplier(a->supplier, &sw);
+			duration = run_migration(lfirst(sc), NULL, &start);
+			identity_restore(&sw);
 
-		migrate_catalog_delete(a);
-		migrate_catalog_event("rolled back", a->version, a->name,
-							  a->checksum, NULL);
-		result_row(rsinfo, a->version, a->name, "rolled back", duration);
+			migrate_catalog_delete(a);
+			migrate_catalog_event("rolled back", a->version, a->name,
+								  a->checksum, NULL);
+			result_row(rsinfo, a->version, a->name, "rolled back", duration);
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(each_cxt);
 	}
 	SPI_finish();
 }

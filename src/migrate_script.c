@@ -444,6 +444,7 @@ migrate_script_warn_unparsable(const char *label, const char *file,
 													"dbops migration check",
 													ALLOCSET_DEFAULT_SIZES);
 	ErrorData  *edata = NULL;
+	const char *where = file;
 
 	MemoryContextSwitchTo(check_cxt);
 	PG_TRY();
@@ -464,11 +465,27 @@ migrate_script_warn_unparsable(const char *label, const char *file,
 
 	if (edata == NULL)
 		return;
+
+	/*
+	 * The line goes into the message itself: clients show the context of
+	 * errors only.  The context's first line is "migration <label>, <file>
+	 * line <n>" (migrate_errcontext.c).
+	 */
+	if (edata->context != NULL)
+	{
+		char	   *prefix = psprintf("migration %s, ", label);
+
+		if (strncmp(edata->context, prefix, strlen(prefix)) == 0)
+		{
+			const char *rest = edata->context + strlen(prefix);
+
+			where = pnstrdup(rest, strcspn(rest, "\n"));
+		}
+	}
 	ereport(WARNING,
 			(errcode(edata->sqlerrcode),
-			 errmsg("%s of migration \"%s\" cannot run: %s",
-					file, label, edata->message),
-			 errdetail("It is stored as written; dbops.rollback_migrations() will refuse it until dbops.repair_migrations() stores a version that parses."),
-			 edata->context ? errcontext_msg("%s", edata->context) : 0));
+			 errmsg("%s of migration \"%s\" does not parse: %s",
+					where, label, edata->message),
+			 errdetail("It is stored as written; dbops.rollback_migrations() will refuse it until dbops.repair_migrations() stores a version that parses.")));
 	FreeErrorData(edata);
 }

@@ -8,17 +8,26 @@
  * form (src/metadata_document.c) with its problems under "problems".
  * caller NULL skips the ownership checks (re-checking what is stored).
  */
-CREATE FUNCTION dbops_internal.metadata_check_document(doc jsonb, role_map jsonb, caller oid,
+CREATE FUNCTION dbops_internal.metadata_check_read(doc jsonb, caller oid,
 	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[])
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 BEGIN
-	checked := dbops_internal.metadata_translate_hasura(
-		dbops_internal.metadata_read_document(doc, role_map));
+	checked := dbops_internal.metadata_translate_hasura(doc);
 	problems := dbops_internal.metadata_all_problems(checked, caller);
 END
+$$;
+
+-- the same for a document not read yet
+CREATE FUNCTION dbops_internal.metadata_check_document(doc jsonb, role_map jsonb, caller oid,
+	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[])
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT * FROM dbops_internal.metadata_check_read(
+		dbops_internal.metadata_read_document(doc, role_map), caller)
 $$;
 
 -- the caller must have the privileges of the owner of every tracked table that exists
@@ -300,6 +309,11 @@ BEGIN
 END
 $$;
 
+/*
+ * doc is the normal form that src/metadata_entry.c read as the caller (with
+ * role_map applied, so role_map is NULL here); the other arguments are
+ * refused there unless they have their default.
+ */
 CREATE FUNCTION dbops_internal.import_metadata_impl(caller oid, doc jsonb, allow_inconsistent boolean,
 	role_map jsonb, source_name text, accept_unenforced text[], dry_run boolean)
 RETURNS jsonb
@@ -311,19 +325,13 @@ DECLARE
 	checked record;
 	entry jsonb;
 BEGIN
-	IF doc IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'metadata document must not be null';
-	END IF;
-	-- reserved for what is not built yet: refused rather than ignored
-	IF source_name IS NOT NULL OR accept_unenforced IS NOT NULL OR dry_run THEN
-		RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-			MESSAGE = 'source_name, accept_unenforced and dry_run are not supported yet',
-			DETAIL = 'This version of dbops imports version 2 documents, enforces every key it accepts, and has no dry run.';
+	IF caller IS NULL OR doc IS NULL OR doc -> 'problems' IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+			MESSAGE = 'import_metadata_impl takes a document read by dbops_internal.metadata_read_document()';
 	END IF;
 	-- one import, reset or reload at a time; exports and readers go on
 	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
-	checked := dbops_internal.metadata_check_document(doc, role_map, caller);
+	checked := dbops_internal.metadata_check_read(doc, caller);
 	PERFORM dbops_internal.metadata_raise(checked.problems, NOT coalesce(allow_inconsistent, false),
 		'metadata document is not valid');
 	PERFORM dbops_internal.reset_metadata_impl(caller);
@@ -441,7 +449,7 @@ CREATE FUNCTION dbops.import_metadata(doc jsonb, allow_inconsistent boolean DEFA
 	role_map jsonb DEFAULT NULL, source_name text DEFAULT NULL,
 	accept_unenforced text[] DEFAULT NULL, dry_run boolean DEFAULT false)
 RETURNS jsonb
-AS 'MODULE_PATHNAME', 'dbops_metadata_as_owner'
+AS 'MODULE_PATHNAME', 'dbops_import_metadata'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) IS 'replace all metadata with a document; returns its inconsistent objects';
 REVOKE ALL ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) FROM PUBLIC;
