@@ -438,13 +438,15 @@ read_manual(DocReader *r, JsonbValue *mc, const char *path,
 }
 
 /*
- * A relationship of table t: check it and push its normal form, or push
- * nothing and report why.
+ * A relationship of table t (kind 0: object, 1: array): check it and push
+ * its normal form, or push nothing and report why.  Returns its name, or
+ * NULL when it is malformed.
  */
-static void
+static char *
 read_relationship(DocReader *r, JsonbValue *rel, const char *path,
-				  bool is_object_rel, DocTable *t, JsonbParseState **st)
+				  int kind, DocTable *t, JsonbParseState **st)
 {
+	bool		is_object_rel = kind == 0;
 	JsonbValue *name;
 	JsonbValue *u;
 	JsonbValue *fk;
@@ -455,23 +457,23 @@ read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 	if (!is_object(rel))
 	{
 		problem(r, path, "a relationship must be an object with a \"name\" and a \"using\"");
-		return;
+		return NULL;
 	}
 	check_keys(r, rel, path, relationship_keys);
 	name = require_key(r, rel, path, "name");
 	u = require_key(r, rel, path, "using");
 	if (name == NULL || u == NULL)
-		return;
+		return NULL;
 	if (name->type != jbvString || name->val.string.len == 0)
 	{
 		problem(r, psprintf("%s.name", path), "must be a non-empty string");
-		return;
+		return NULL;
 	}
 	path = psprintf("%s.using", path);
 	if (!is_object(u))
 	{
 		problem(r, path, "must be an object");
-		return;
+		return NULL;
 	}
 	check_keys(r, u, path, using_keys);
 	fk = get_key(u, "foreign_key_constraint_on");
@@ -479,7 +481,7 @@ read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 	if ((fk == NULL) == (mc == NULL))
 	{
 		problem(r, path, "must hold exactly one of \"foreign_key_constraint_on\" and \"manual_configuration\"");
-		return;
+		return NULL;
 	}
 
 	/* build the entry in a state of its own: pushed only when well formed */
@@ -531,9 +533,10 @@ read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 		}
 	}
 	if (!ok)
-		return;
+		return NULL;
 	push_value(st, WJB_ELEM,
 			   built_value(pushJsonbValue(&out, WJB_END_OBJECT, NULL)));
+	return string_of(name);
 }
 
 static bool
@@ -623,12 +626,13 @@ mapped_role(DocReader *r, JsonbValue *role)
 }
 
 /*
- * A permission of one action: check it and push its normal form, or push
- * null and report why.  Returns the role it is stored for, or NULL.
+ * A permission of one action (an index into actions): check it and push its
+ * normal form, or push null and report why.  Returns the role it is stored
+ * for, or NULL.
  */
 static char *
 read_permission(DocReader *r, JsonbValue *perm, const char *path, int action,
-				JsonbParseState **st)
+				DocTable *t, JsonbParseState **st)
 {
 	JsonbValue *role;
 	JsonbValue *body;
@@ -725,20 +729,63 @@ read_permission(DocReader *r, JsonbValue *perm, const char *path, int action,
 	return stored_role;
 }
 
-/* Is the value at key an array (or absent)?  Reports it otherwise. */
-static JsonbValue *
-optional_array(DocReader *r, JsonbValue *entry, const char *path,
-			   const char *key, bool *ok)
-{
-	JsonbValue *v = get_key(entry, key);
+/*
+ * Reads one element of a table entry's array: pushes its normal form (or
+ * null, or nothing) and returns the name no other element may share, or
+ * NULL when the element is malformed.  kind tells which array it is in.
+ */
+typedef char *(*DocElementReader) (DocReader *r, JsonbValue *elem,
+								   const char *path, int kind, DocTable *t,
+								   JsonbParseState **st);
 
-	if (v != NULL && !is_array(v))
+/*
+ * The array at key of entry, which may be absent: push it under key with
+ * each element read by reader, and report an element whose name is in
+ * *names already (dup_fmt, at dup_path).  Returns false when anything in
+ * it is malformed.
+ */
+static bool
+read_entry_array(DocReader *r, JsonbValue *entry, const char *path,
+				 const char *key, DocElementReader reader, int kind,
+				 DocTable *t, List **names, const char *dup_path,
+				 const char *dup_fmt, JsonbParseState **st)
+{
+	JsonbValue *arr = get_key(entry, key);
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	elem;
+	bool		ok = true;
+	int			i = 0;
+
+	if (arr == NULL)
+		return true;
+	if (!is_array(arr))
 	{
 		problem(r, psprintf("%s.%s", path, key), "must be an array");
-		*ok = false;
-		return NULL;
+		return false;
 	}
-	return v;
+	push_key(st, key);
+	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	it = JsonbIteratorInit(arr->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+	{
+		char	   *name;
+
+		if (tok != WJB_ELEM)
+			continue;
+		name = reader(r, &elem, psprintf("%s.%s[%d]", path, key, i++), kind, t, st);
+		if (name == NULL)
+			ok = false;
+		else if (list_member_cstring(*names, name))
+		{
+			problem(r, dup_path, dup_fmt, name);
+			ok = false;
+		}
+		else
+			*names = lappend(*names, name);
+	}
+	pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	return ok;
 }
 
 /*
@@ -750,7 +797,6 @@ read_table_entry(DocReader *r, JsonbValue *entry, const char *path,
 				 DocTable *t, JsonbParseState **st)
 {
 	JsonbValue *ref;
-	JsonbValue *arr;
 	JsonbParseState *out = NULL;
 	List	   *rel_names = NIL;
 	bool		ok = true;
@@ -771,84 +817,22 @@ read_table_entry(DocReader *r, JsonbValue *entry, const char *path,
 	}
 
 	pushJsonbValue(&out, WJB_BEGIN_OBJECT, NULL);
+	/* relationship names are shared by both kinds; roles are per action */
 	for (int kind = 0; kind < 2; kind++)
-	{
-		const char *key = kind == 0 ? "object_relationships" : "array_relationships";
-		JsonbIterator *it;
-		JsonbIteratorToken tok;
-		JsonbValue	rel;
-		int			i = 0;
-
-		arr = optional_array(r, entry, path, key, &ok);
-		if (arr == NULL)
-			continue;
-		push_key(&out, key);
-		pushJsonbValue(&out, WJB_BEGIN_ARRAY, NULL);
-		it = JsonbIteratorInit(arr->val.binary.data);
-		while ((tok = JsonbIteratorNext(&it, &rel, true)) != WJB_DONE)
-		{
-			char	   *rel_path;
-			int			before = list_length(r->problems);
-
-			if (tok != WJB_ELEM)
-				continue;
-			rel_path = psprintf("%s.%s[%d]", path, key, i++);
-			read_relationship(r, &rel, rel_path, kind == 0, t, &out);
-			if (list_length(r->problems) != before)
-				ok = false;
-			else
-			{
-				char	   *name = string_of(get_key(&rel, "name"));
-
-				if (list_member_cstring(rel_names, name))
-				{
-					problem(r, path, "relationship name \"%s\" is used twice", name);
-					ok = false;
-				}
-				rel_names = lappend(rel_names, name);
-			}
-		}
-		pushJsonbValue(&out, WJB_END_ARRAY, NULL);
-	}
-
+		ok = read_entry_array(r, entry, path,
+							  kind == 0 ? "object_relationships" : "array_relationships",
+							  read_relationship, kind, t, &rel_names, path,
+							  "relationship name \"%s\" is used twice", &out) && ok;
 	for (int action = 0; action < lengthof(actions); action++)
 	{
 		char	   *key = psprintf("%s_permissions", actions[action]);
 		List	   *roles = NIL;
-		JsonbIterator *it;
-		JsonbIteratorToken tok;
-		JsonbValue	perm;
-		int			i = 0;
 
-		arr = optional_array(r, entry, path, key, &ok);
-		if (arr == NULL)
-			continue;
-		push_key(&out, key);
-		pushJsonbValue(&out, WJB_BEGIN_ARRAY, NULL);
-		it = JsonbIteratorInit(arr->val.binary.data);
-		while ((tok = JsonbIteratorNext(&it, &perm, true)) != WJB_DONE)
-		{
-			char	   *role;
-
-			if (tok != WJB_ELEM)
-				continue;
-			role = read_permission(r, &perm, psprintf("%s.%s[%d]", path, key, i++),
-								   action, &out);
-			if (role == NULL)
-			{
-				ok = false;
-				continue;
-			}
-			if (list_member_cstring(roles, role))
-			{
-				problem(r, psprintf("%s.%s", path, key),
-						"role \"%s\" has more than one %s permission",
-						role, actions[action]);
-				ok = false;
-			}
-			roles = lappend(roles, role);
-		}
-		pushJsonbValue(&out, WJB_END_ARRAY, NULL);
+		ok = read_entry_array(r, entry, path, key, read_permission, action, t,
+							  &roles, psprintf("%s.%s", path, key),
+							  psprintf("role \"%%s\" has more than one %s permission",
+									   actions[action]),
+							  &out) && ok;
 	}
 	if (!ok)
 	{
