@@ -200,6 +200,28 @@ require_key(DocReader *r, JsonbValue *object, const char *path, const char *key)
 }
 
 /*
+ * v must be an object with the keys listed in keys, of which the first two
+ * are required: they are returned in *first and *second.  Unknown keys are
+ * reported; false when v is no object (shape says what it should be) or a
+ * required key is missing.
+ */
+static bool
+open_object(DocReader *r, JsonbValue *v, const char *path,
+			const char *const *keys, const char *shape,
+			JsonbValue **first, JsonbValue **second)
+{
+	if (!is_object(v))
+	{
+		problem(r, path, "%s", shape);
+		return false;
+	}
+	check_keys(r, v, path, keys);
+	*first = require_key(r, v, path, keys[0]);
+	*second = require_key(r, v, path, keys[1]);
+	return *first != NULL && *second != NULL;
+}
+
+/*
  * Is v a string that can be a name of kind what ("role", "column"...)?
  * PostgreSQL would silently truncate a longer one to another name.
  */
@@ -322,15 +344,9 @@ read_table_ref(DocReader *r, JsonbValue *v, const char *path, DocTable *t)
 		t->name = string_of(v);
 		return true;
 	}
-	if (!is_object(v))
-	{
-		problem(r, path, "must be an object with string keys \"schema\" and \"name\"");
-		return false;
-	}
-	check_keys(r, v, path, table_ref_keys);
-	schema = require_key(r, v, path, "schema");
-	name = require_key(r, v, path, "name");
-	if (schema == NULL || name == NULL ||
+	if (!open_object(r, v, path, table_ref_keys,
+					 "must be an object with string keys \"schema\" and \"name\"",
+					 &schema, &name) ||
 		!check_name(r, schema, psprintf("%s.schema", path), "schema") ||
 		!check_name(r, name, psprintf("%s.name", path), "table"))
 		return false;
@@ -399,15 +415,9 @@ read_manual(DocReader *r, JsonbValue *mc, const char *path,
 	JsonbValue	v;
 	bool		ok = true;
 
-	if (!is_object(mc))
-	{
-		problem(r, path, "must be an object with a \"remote_table\" and a \"column_mapping\"");
-		return false;
-	}
-	check_keys(r, mc, path, manual_keys);
-	remote = require_key(r, mc, path, "remote_table");
-	mapping = require_key(r, mc, path, "column_mapping");
-	if (remote == NULL || mapping == NULL)
+	if (!open_object(r, mc, path, manual_keys,
+					 "must be an object with a \"remote_table\" and a \"column_mapping\"",
+					 &remote, &mapping))
 		return false;
 	ok = read_table_ref(r, remote, psprintf("%s.remote_table", path), &t);
 	path = psprintf("%s.column_mapping", path);
@@ -454,15 +464,9 @@ read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 	JsonbParseState *out = NULL;
 	bool		ok;
 
-	if (!is_object(rel))
-	{
-		problem(r, path, "a relationship must be an object with a \"name\" and a \"using\"");
-		return NULL;
-	}
-	check_keys(r, rel, path, relationship_keys);
-	name = require_key(r, rel, path, "name");
-	u = require_key(r, rel, path, "using");
-	if (name == NULL || u == NULL)
+	if (!open_object(r, rel, path, relationship_keys,
+					 "a relationship must be an object with a \"name\" and a \"using\"",
+					 &name, &u))
 		return NULL;
 	if (name->type != jbvString || name->val.string.len == 0)
 	{
