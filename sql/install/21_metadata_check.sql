@@ -132,9 +132,12 @@ WITH t AS MATERIALIZED (
 	FROM p CROSS JOIN (VALUES ('filter', 7), ('check', 8)) k(k, n)
 	WHERE p.body ? k.k AND p.body -> k.k <> '{}'	-- {}: Hasura's "no condition"
 ), filter_errors AS MATERIALIZED (
-	SELECT d.relid, d.k, d.f, dbops_internal.metadata_filter_error(d.relid, d.f, d.k) AS err
-	FROM (SELECT DISTINCT relid, k, f #>> '{}' AS f FROM filters
-		  WHERE relid IS NOT NULL AND jsonb_typeof(f) = 'string') d
+	-- only the filters that fail, usually none, so the join below is cheap
+	SELECT * FROM (
+		SELECT d.relid, d.k, d.f, dbops_internal.metadata_filter_error(d.relid, d.f, d.k) AS err
+		FROM (SELECT DISTINCT relid, k, f #>> '{}' AS f FROM filters
+			  WHERE relid IS NOT NULL AND jsonb_typeof(f) = 'string') d) checked
+	WHERE err IS NOT NULL
 ), problems AS (
 	-- tables: missing, not a table, or not the caller's to manage
 	SELECT ti, 0 AS section, 0 AS idx, 0 AS n, ''::text AS sub,
@@ -212,7 +215,6 @@ WITH t AS MATERIALIZED (
 		role, action, e.err)::dbops_internal.metadata_problem
 	FROM filters JOIN filter_errors e
 		ON e.relid = filters.relid AND e.k = filters.k AND e.f = filters.f #>> '{}'
-	WHERE e.err IS NOT NULL
 	UNION ALL
 	SELECT ti, 2 + ai, pi, n + 2, '', ROW('warning', path || '.permission.' || k, otype, oname, s, t,
 		role, action,
