@@ -4,30 +4,50 @@
  *		Read a metadata document: check its shape completely and give it back
  *		in one normal form, before anything looks at the database.
  *
+ * Documents are dbops's own exports and Hasura's, as they are: a version 2
+ * document ({"version": 2, "tables": [...]}), or a version 3 one
+ * ({"version": 3, "sources": [...]}) of which one source is read.  Every
+ * key is classified by metadata_keys.c: core keys are read and checked,
+ * inert ones kept as an overlay that the export puts back, restrictive ones
+ * kept too but they stop their permission from being enforced (fail closed,
+ * listed) unless the import accepts them; any other key is refused.
+ *
  * A document grants access, so it is read fail-closed: every object is
  * checked for the keys it must have and for keys it may not have, every
  * value for its JSON type, every name for its length; a permission whose
  * entry is malformed is reported with its JSON path and never reaches the
  * catalog (it is replaced by null in the normal form, and the import raises
  * before storing anything).  A permission must state its row filter (and
- * check) even when it is "no condition", written {} as in Hasura: a missing
- * key is an error, never "all rows".
+ * the check of an insert) even when it is "no condition", written {} as
+ * Hasura does: a missing key is an error, never "all rows".  An update's
+ * check may be left out, or null, as Hasura allows: no check beyond the
+ * filter's.
  *
- * The normal form, which the SQL side (the catalog checks, the store and
- * the enforcement) relies on:
+ * The normal form, which the SQL side (the checks against the database,
+ * the store and the enforcement) relies on:
  *   {"version": 2,
  *    "tables": [ {"table": {"schema": s, "name": t},
+ *                 "extra": {inert keys of the entry},
  *                 "object_relationships" / "array_relationships":
  *                   [{"name": n, "using": <as given>,
  *                     "remote": {"schema": s, "name": t},
- *                     "columns": [c, ...]           (foreign key)
- *                     or "mapping": {c: c, ...}},   (manual)
+ *                     "columns": [c, ...]      (the foreign key's columns)
+ *                     "remote_fk": true|false  (whose: the remote table's)
+ *                     or "mapping": {c: c},    (manual)
+ *                     "extra": {...}}],
  *                 "<action>_permissions":
  *                   [{"role": r (after role_map),
  *                     "permission": {"columns": "*" | [c, ...] sorted,
- *                                    "filter": ..., "check": ...}}]
+ *                                    "filter": "sql" | {expression},
+ *                                    "check": ..., "set": {...}},
+ *                     "extra": {"comment": ..., "permission": {...}}}]
  *               } | null, ... ],
- *    "problems": [{"path": p, "reason": r}, ...]}
+ *    "extras": {inert keys of the document},
+ *    "tables_path": "$.tables" (or "$.sources[i].tables"),
+ *    "problems": [{"severity", "path", "reason",
+ *                  "schema", "table", "role", "action"}, ...]}
+ * Hasura expressions are in their normal form (metadata_boolexp_normal.c);
+ * an update's check that was left out is absent, one written null is null.
  *
  * Each table entry is read in a memory context of its own, reset when it is
  * done, so that a large document costs about its own size.
@@ -38,73 +58,85 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "metadata.h"
+#include "metadata_json.h"
 
 PG_FUNCTION_INFO_V1(dbops_metadata_read_document);
 
 /* The four kinds of permission, in the order documents list them */
 static const char *const actions[] = {"select", "insert", "update", "delete"};
 
-/*
- * Keys of a permission body, per action: all are required, since a missing
- * filter or check must not mean "no condition".
- */
-static const char *const permission_keys[][4] = {
+/* Keys of a permission body that must be there, per action */
+static const char *const required_keys[][3] = {
 	{"columns", "filter", NULL},
 	{"columns", "check", NULL},
-	{"columns", "filter", "check", NULL},
+	{"columns", "filter", NULL},
 	{"filter", NULL}
 };
 
-static const char *const document_keys[] = {"version", "tables", NULL};
-static const char *const table_keys[] = {
-	"table", "object_relationships", "array_relationships",
-	"select_permissions", "insert_permissions", "update_permissions",
-	"delete_permissions", NULL
-};
 static const char *const table_ref_keys[] = {"schema", "name", NULL};
-static const char *const relationship_keys[] = {"name", "using", NULL};
 static const char *const using_keys[] = {
 	"foreign_key_constraint_on", "manual_configuration", NULL
 };
 static const char *const remote_fk_keys[] = {"table", "column", "columns", NULL};
-static const char *const manual_keys[] = {"remote_table", "column_mapping", NULL};
-static const char *const permission_entry_keys[] = {"role", "permission", NULL};
+static const char *const manual_keys[] = {
+	"remote_table", "column_mapping", "insertion_order", NULL
+};
 
 typedef struct DocReader
 {
-	MemoryContext result_cxt;	/* problems and the normal form live here */
+	MemoryContext result_cxt;	/* problems live here */
 	List	   *problems;		/* of DocProblem, in document order */
 	JsonbContainer *role_map;	/* or NULL */
+	List	   *accepted;		/* restrictive keys accepted unenforced */
 } DocReader;
 
+/*
+ * A problem.  Shape problems are "fatal"; a permission kept but not
+ * enforced (a restrictive key) is "unenforced", one enforced without a key
+ * the import accepted is a "warning"; those name the permission.
+ */
 typedef struct DocProblem
 {
+	const char *severity;
 	char	   *path;
 	char	   *reason;
+	char	   *schema;
+	char	   *table;
+	char	   *role;
+	const char *action;
 } DocProblem;
 
-/* A table named in the document, for the check that none is listed twice */
+/* A table named in the document */
 typedef struct DocTable
 {
 	char	   *schema;
 	char	   *name;
 } DocTable;
 
-static void problem(DocReader *r, const char *path, const char *fmt,...) pg_attribute_printf(3, 4);
+/* The permission a restrictive key belongs to */
+typedef struct DocPermission
+{
+	DocTable   *table;
+	char	   *role;
+	int			action;
+} DocPermission;
 
-static void
+static DocProblem *problem(DocReader *r, const char *path, const char *fmt,...) pg_attribute_printf(3, 4);
+
+/* Record a fatal problem; returns it, so a caller can change its severity */
+static DocProblem *
 problem(DocReader *r, const char *path, const char *fmt,...)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(r->result_cxt);
-	DocProblem *p = palloc(sizeof(DocProblem));
+	DocProblem *p = palloc0(sizeof(DocProblem));
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -120,42 +152,27 @@ problem(DocReader *r, const char *path, const char *fmt,...)
 			break;
 		enlargeStringInfo(&buf, needed);
 	}
+	p->severity = "fatal";
 	p->path = pstrdup(path);
 	p->reason = buf.data;
 	r->problems = lappend(r->problems, p);
 	MemoryContextSwitchTo(oldcxt);
+	return p;
 }
 
-static bool
-is_object(JsonbValue *v)
+/* Make p a problem of permission perm, of the given severity */
+static void
+problem_of_permission(DocReader *r, DocProblem *p, const char *severity,
+					  DocPermission *perm)
 {
-	return v != NULL && v->type == jbvBinary &&
-		JsonContainerIsObject(v->val.binary.data);
-}
+	MemoryContext oldcxt = MemoryContextSwitchTo(r->result_cxt);
 
-static bool
-is_array(JsonbValue *v)
-{
-	return v != NULL && v->type == jbvBinary &&
-		JsonContainerIsArray(v->val.binary.data);
-}
-
-static char *
-string_of(JsonbValue *v)
-{
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-/* The value of key in object, or NULL */
-static JsonbValue *
-get_key(JsonbValue *object, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	return findJsonbValueFromContainer(object->val.binary.data, JB_FOBJECT, &k);
+	p->severity = severity;
+	p->schema = pstrdup(perm->table->schema);
+	p->table = pstrdup(perm->table->name);
+	p->role = pstrdup(perm->role);
+	p->action = actions[perm->action];
+	MemoryContextSwitchTo(oldcxt);
 }
 
 static bool
@@ -180,7 +197,7 @@ check_keys(DocReader *r, JsonbValue *object, const char *path,
 	{
 		if (tok == WJB_KEY && !in_list(allowed, v.val.string.val, v.val.string.len))
 		{
-			char	   *key = string_of(&v);
+			char	   *key = mdjson_string(&v);
 
 			problem(r, psprintf("%s.%s", path, key),
 					"key \"%s\" is not recognized here", key);
@@ -188,11 +205,55 @@ check_keys(DocReader *r, JsonbValue *object, const char *path,
 	}
 }
 
+/*
+ * Sort the keys of object by their class for objects of kind where: unknown
+ * ones are reported, inert and restrictive ones are pushed, with their
+ * values, into an object returned as the entry's overlay (NULL when there
+ * is none); the restrictive ones also go to *restrictive (if not NULL).
+ */
+static JsonbValue *
+classify_keys(DocReader *r, JsonbValue *object, const char *path,
+			  const char *where, List **restrictive)
+{
+	JsonbIterator *it = JsonbIteratorInit(object->val.binary.data);
+	JsonbIteratorToken tok;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbParseState *st = NULL;
+
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		MetadataKeyClass cls;
+
+		if (tok != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &v, true);
+		cls = metadata_key_class(where, k.val.string.val, k.val.string.len, &v);
+		if (cls == MDKEY_CORE)
+			continue;
+		if (cls == MDKEY_UNKNOWN)
+		{
+			char	   *key = mdjson_string(&k);
+
+			problem(r, psprintf("%s.%s", path, key),
+					"key \"%s\" is not recognized here", key);
+			continue;
+		}
+		if (st == NULL)
+			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		pushJsonbValue(&st, WJB_KEY, &k);
+		pushJsonbValue(&st, WJB_VALUE, &v);
+		if (cls == MDKEY_RESTRICTIVE && restrictive != NULL)
+			*restrictive = lappend(*restrictive, mdjson_string(&k));
+	}
+	return st ? pushJsonbValue(&st, WJB_END_OBJECT, NULL) : NULL;
+}
+
 /* The value of a required key, or NULL after reporting that it is missing */
 static JsonbValue *
 require_key(DocReader *r, JsonbValue *object, const char *path, const char *key)
 {
-	JsonbValue *v = get_key(object, key);
+	JsonbValue *v = mdjson_get(object, key);
 
 	if (v == NULL)
 		problem(r, path, "key \"%s\" is missing", key);
@@ -210,7 +271,7 @@ open_object(DocReader *r, JsonbValue *v, const char *path,
 			const char *const *keys, const char *shape,
 			JsonbValue **first, JsonbValue **second)
 {
-	if (!is_object(v))
+	if (!mdjson_is_object(v))
 	{
 		problem(r, path, "%s", shape);
 		return false;
@@ -247,83 +308,27 @@ check_name(DocReader *r, JsonbValue *v, const char *path, const char *what)
 	return true;
 }
 
-static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
-static void
-push_string(JsonbParseState **st, JsonbIteratorToken seq, const char *s)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = strlen(s);
-	pushJsonbValue(st, seq, &v);
-}
-
-/* key: [s, ...] */
-static void
-push_string_array(JsonbParseState **st, const char *key, List *strings)
-{
-	ListCell   *lc;
-
-	push_key(st, key);
-	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
-	foreach(lc, strings)
-		push_string(st, WJB_ELEM, lfirst(lc));
-	pushJsonbValue(st, WJB_END_ARRAY, NULL);
-}
-
-/*
- * A container built in its own parse state, as a value to push: closing
- * the outermost container returns it (and empties the state).
- */
-static JsonbValue *
-built_value(JsonbValue *closed)
-{
-	JsonbValue *v = palloc(sizeof(JsonbValue));
-
-	v->type = jbvBinary;
-	v->val.binary.data = &JsonbValueToJsonb(closed)->root;
-	v->val.binary.len = 0;
-	return v;
-}
-
-/* Push any value: scalars as they are, containers through their contents */
-static void
-push_value(JsonbParseState **st, JsonbIteratorToken seq, JsonbValue *v)
-{
-	pushJsonbValue(st, seq, v);
-}
-
-static void
-push_null(JsonbParseState **st)
-{
-	JsonbValue	v;
-
-	v.type = jbvNull;
-	pushJsonbValue(st, WJB_ELEM, &v);
-}
-
-/* {"schema": s, "name": t} */
+/* {"schema": s, "name": t} under key */
 static void
 push_table_ref(JsonbParseState **st, const char *key, DocTable *t)
 {
-	push_key(st, key);
+	mdjson_push_key(st, key);
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_key(st, "name");
-	push_string(st, WJB_VALUE, t->name);
-	push_key(st, "schema");
-	push_string(st, WJB_VALUE, t->schema);
+	mdjson_push_key(st, "name");
+	mdjson_push_string(st, WJB_VALUE, t->name);
+	mdjson_push_key(st, "schema");
+	mdjson_push_string(st, WJB_VALUE, t->schema);
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
+/* The overlay under key "extra", when there is one */
+static void
+push_extra(JsonbParseState **st, JsonbValue *extra)
+{
+	if (extra == NULL)
+		return;
+	mdjson_push_key(st, "extra");
+	pushJsonbValue(st, WJB_VALUE, mdjson_built(extra));
 }
 
 /*
@@ -336,12 +341,12 @@ read_table_ref(DocReader *r, JsonbValue *v, const char *path, DocTable *t)
 	JsonbValue *schema;
 	JsonbValue *name;
 
-	if (v != NULL && v->type == jbvString)
+	if (mdjson_is_string(v))
 	{
 		if (!check_name(r, v, path, "table"))
 			return false;
 		t->schema = "public";
-		t->name = string_of(v);
+		t->name = mdjson_string(v);
 		return true;
 	}
 	if (!open_object(r, v, path, table_ref_keys,
@@ -350,8 +355,8 @@ read_table_ref(DocReader *r, JsonbValue *v, const char *path, DocTable *t)
 		!check_name(r, schema, psprintf("%s.schema", path), "schema") ||
 		!check_name(r, name, psprintf("%s.name", path), "table"))
 		return false;
-	t->schema = string_of(schema);
-	t->name = string_of(name);
+	t->schema = mdjson_string(schema);
+	t->name = mdjson_string(name);
 	return true;
 }
 
@@ -366,13 +371,13 @@ read_fk_columns(DocReader *r, JsonbValue *v, const char *path,
 	List	   *names = NIL;
 	bool		ok = true;
 
-	if (v != NULL && v->type == jbvString)
+	if (mdjson_is_string(v))
 	{
 		if (!check_name(r, v, path, "column"))
 			return false;
-		names = list_make1(string_of(v));
+		names = list_make1(mdjson_string(v));
 	}
-	else if (is_array(v) && JsonContainerSize(v->val.binary.data) > 0)
+	else if (mdjson_is_array(v) && JsonContainerSize(v->val.binary.data) > 0)
 	{
 		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
 		JsonbIteratorToken tok;
@@ -384,7 +389,7 @@ read_fk_columns(DocReader *r, JsonbValue *v, const char *path,
 			if (tok != WJB_ELEM)
 				continue;
 			if (check_name(r, &e, psprintf("%s[%d]", path, i++), "column"))
-				names = lappend(names, string_of(&e));
+				names = lappend(names, mdjson_string(&e));
 			else
 				ok = false;
 		}
@@ -394,11 +399,9 @@ read_fk_columns(DocReader *r, JsonbValue *v, const char *path,
 		problem(r, path, "must be a column name or a non-empty array of column names");
 		return false;
 	}
-	if (!ok)
-		return false;
-
-	push_string_array(st, "columns", names);
-	return true;
+	if (ok)
+		mdjson_push_strings(st, "columns", names);
+	return ok;
 }
 
 /* "manual_configuration": {"remote_table": ..., "column_mapping": {...}} */
@@ -421,7 +424,7 @@ read_manual(DocReader *r, JsonbValue *mc, const char *path,
 		return false;
 	ok = read_table_ref(r, remote, psprintf("%s.remote_table", path), &t);
 	path = psprintf("%s.column_mapping", path);
-	if (!is_object(mapping) || JsonContainerSize(mapping->val.binary.data) == 0)
+	if (!mdjson_is_object(mapping) || JsonContainerSize(mapping->val.binary.data) == 0)
 	{
 		problem(r, path, "must be a non-empty object that maps column names to column names");
 		return false;
@@ -433,8 +436,8 @@ read_manual(DocReader *r, JsonbValue *mc, const char *path,
 
 		if (tok != WJB_KEY)
 			continue;
-		key_path = psprintf("%s.%s", path, string_of(&k));
-		tok = JsonbIteratorNext(&it, &v, true);
+		key_path = psprintf("%s.%s", path, mdjson_string(&k));
+		(void) JsonbIteratorNext(&it, &v, true);
 		if (!check_name(r, &k, path, "column") ||
 			!check_name(r, &v, key_path, "column"))
 			ok = false;
@@ -442,9 +445,45 @@ read_manual(DocReader *r, JsonbValue *mc, const char *path,
 	if (!ok)
 		return false;
 	push_table_ref(st, "remote", &t);
-	push_key(st, "mapping");
-	push_value(st, WJB_VALUE, mapping);
+	mdjson_push_key(st, "mapping");
+	pushJsonbValue(st, WJB_VALUE, mapping);
 	return true;
+}
+
+/*
+ * A foreign key of another table that references this one, as the array
+ * relationships (and Hasura's object relationships "by the remote table's
+ * key") name it: {"table": ..., "column": c} or {..., "columns": [...]}.
+ */
+static bool
+read_remote_fk(DocReader *r, JsonbValue *fk, const char *path,
+			   JsonbParseState **st)
+{
+	JsonbValue *table = NULL;
+	JsonbValue *column = NULL;
+	JsonbValue *columns = NULL;
+	DocTable	remote;
+
+	if (mdjson_is_object(fk))
+	{
+		check_keys(r, fk, path, remote_fk_keys);
+		table = mdjson_get(fk, "table");
+		column = mdjson_get(fk, "column");
+		columns = mdjson_get(fk, "columns");
+	}
+	if (table == NULL || (column == NULL) == (columns == NULL))
+	{
+		problem(r, path, "must be an object with a \"table\" and either a \"column\" or \"columns\"");
+		return false;
+	}
+	if (!read_table_ref(r, table, psprintf("%s.table", path), &remote))
+		return false;
+	push_table_ref(st, "remote", &remote);
+	mdjson_push_key(st, "remote_fk");
+	pushJsonbValue(st, WJB_VALUE, &(JsonbValue) {.type = jbvBool,.val.boolean = true});
+	return read_fk_columns(r, column ? column : columns,
+						   psprintf("%s.%s", path, column ? "column" : "columns"),
+						   st);
 }
 
 /*
@@ -456,17 +495,23 @@ static char *
 read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 				  int kind, DocTable *t, JsonbParseState **st)
 {
-	bool		is_object_rel = kind == 0;
-	JsonbValue *name;
-	JsonbValue *u;
+	JsonbValue *name = mdjson_get(rel, "name");
+	JsonbValue *u = mdjson_get(rel, "using");
 	JsonbValue *fk;
 	JsonbValue *mc;
+	JsonbValue *extra;
 	JsonbParseState *out = NULL;
+	int			before = list_length(r->problems);
 	bool		ok;
 
-	if (!open_object(r, rel, path, relationship_keys,
-					 "a relationship must be an object with a \"name\" and a \"using\"",
-					 &name, &u))
+	if (!mdjson_is_object(rel))
+	{
+		problem(r, path, "a relationship must be an object with a \"name\" and a \"using\"");
+		return NULL;
+	}
+	extra = classify_keys(r, rel, path, "relationship", NULL);
+	if (require_key(r, rel, path, "name") == NULL ||
+		require_key(r, rel, path, "using") == NULL)
 		return NULL;
 	if (name->type != jbvString || name->val.string.len == 0)
 	{
@@ -474,14 +519,14 @@ read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 		return NULL;
 	}
 	path = psprintf("%s.using", path);
-	if (!is_object(u))
+	if (!mdjson_is_object(u))
 	{
 		problem(r, path, "must be an object");
 		return NULL;
 	}
 	check_keys(r, u, path, using_keys);
-	fk = get_key(u, "foreign_key_constraint_on");
-	mc = get_key(u, "manual_configuration");
+	fk = mdjson_get(u, "foreign_key_constraint_on");
+	mc = mdjson_get(u, "manual_configuration");
 	if ((fk == NULL) == (mc == NULL))
 	{
 		problem(r, path, "must hold exactly one of \"foreign_key_constraint_on\" and \"manual_configuration\"");
@@ -490,13 +535,14 @@ read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 
 	/* build the entry in a state of its own: pushed only when well formed */
 	pushJsonbValue(&out, WJB_BEGIN_OBJECT, NULL);
-	push_key(&out, "name");
-	push_value(&out, WJB_VALUE, name);
-	push_key(&out, "using");
-	push_value(&out, WJB_VALUE, u);
+	mdjson_push_key(&out, "name");
+	pushJsonbValue(&out, WJB_VALUE, name);
+	mdjson_push_key(&out, "using");
+	pushJsonbValue(&out, WJB_VALUE, u);
+	push_extra(&out, extra);
 	if (mc != NULL)
 		ok = read_manual(r, mc, psprintf("%s.manual_configuration", path), &out);
-	else if (is_object_rel)
+	else if (kind == 0 && !mdjson_is_object(fk))
 	{
 		/* a foreign key of this table, named by its columns */
 		if (t->schema != NULL)
@@ -505,53 +551,12 @@ read_relationship(DocReader *r, JsonbValue *rel, const char *path,
 							 &out);
 	}
 	else
-	{
-		/* a foreign key of another table that references this one */
-		char	   *fk_path = psprintf("%s.foreign_key_constraint_on", path);
-		JsonbValue *table = NULL;
-		JsonbValue *column = NULL;
-		JsonbValue *columns = NULL;
-		DocTable	remote;
-
-		if (is_object(fk))
-		{
-			check_keys(r, fk, fk_path, remote_fk_keys);
-			table = get_key(fk, "table");
-			column = get_key(fk, "column");
-			columns = get_key(fk, "columns");
-		}
-		if (table == NULL || (column == NULL) == (columns == NULL))
-		{
-			problem(r, fk_path, "must be an object with a \"table\" and either a \"column\" or \"columns\"");
-			ok = false;
-		}
-		else
-		{
-			ok = read_table_ref(r, table, psprintf("%s.table", fk_path), &remote);
-			if (ok)
-				push_table_ref(&out, "remote", &remote);
-			ok = ok && read_fk_columns(r, column ? column : columns,
-									   psprintf("%s.%s", fk_path,
-												column ? "column" : "columns"),
-									   &out);
-		}
-	}
-	if (!ok)
+		ok = read_remote_fk(r, fk, psprintf("%s.foreign_key_constraint_on", path),
+							&out);
+	if (!ok || list_length(r->problems) != before)
 		return NULL;
-	push_value(st, WJB_ELEM,
-			   built_value(pushJsonbValue(&out, WJB_END_OBJECT, NULL)));
-	return string_of(name);
-}
-
-static bool
-list_member_cstring(List *list, const char *s)
-{
-	ListCell   *lc;
-
-	foreach(lc, list)
-		if (strcmp(lfirst(lc), s) == 0)
-			return true;
-	return false;
+	pushJsonbValue(st, WJB_ELEM, mdjson_built(pushJsonbValue(&out, WJB_END_OBJECT, NULL)));
+	return mdjson_string(name);
 }
 
 static int
@@ -575,13 +580,13 @@ read_columns(DocReader *r, JsonbValue *v, const char *path,
 	int			i = 0;
 	bool		ok = true;
 
-	if (v->type == jbvString && v->val.string.len == 1 && v->val.string.val[0] == '*')
+	if (mdjson_string_is(v, "*"))
 	{
-		push_key(st, "columns");
-		push_value(st, WJB_VALUE, v);
+		mdjson_push_key(st, "columns");
+		pushJsonbValue(st, WJB_VALUE, v);
 		return true;
 	}
-	if (!is_array(v) || JsonContainerSize(v->val.binary.data) == 0)
+	if (!mdjson_is_array(v) || JsonContainerSize(v->val.binary.data) == 0)
 	{
 		problem(r, path, "must be \"*\" or a non-empty array of column names");
 		return false;
@@ -592,7 +597,7 @@ read_columns(DocReader *r, JsonbValue *v, const char *path,
 		if (tok != WJB_ELEM)
 			continue;
 		if (check_name(r, &e, psprintf("%s[%d]", path, i), "column"))
-			names = lappend(names, string_of(&e));
+			names = lappend(names, mdjson_string(&e));
 		else
 			ok = false;
 		i++;
@@ -609,10 +614,61 @@ read_columns(DocReader *r, JsonbValue *v, const char *path,
 			ok = false;
 		}
 	}
-	if (!ok)
+	if (ok)
+		mdjson_push_strings(st, "columns", names);
+	return ok;
+}
+
+/*
+ * A filter or check: SQL text, or a Hasura expression (pushed in its
+ * normal form).  null is the "no check" of an update, as in Hasura.
+ */
+static bool
+read_condition(DocReader *r, JsonbValue *v, const char *key, const char *path,
+			   bool null_ok, JsonbParseState **st)
+{
+	if (v->type == jbvNull && null_ok)
+		pushJsonbValue(st, WJB_VALUE, v);
+	else if (mdjson_is_string(v))
+		pushJsonbValue(st, WJB_VALUE, v);
+	else if (mdjson_is_object(v))
+		pushJsonbValue(st, WJB_VALUE, metadata_boolexp_normalize(v));
+	else
+	{
+		problem(r, path,
+				"must be a Hasura boolean expression ({} for no condition) or a SQL boolean expression written as a string");
 		return false;
-	push_string_array(st, "columns", names);
+	}
 	return true;
+}
+
+/* An insert's or update's presets: {"column": value, ...} */
+static bool
+read_presets(DocReader *r, JsonbValue *v, const char *path,
+			 JsonbParseState **st)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	k;
+	bool		ok = true;
+
+	if (v->type == jbvNull)
+		return true;
+	if (!mdjson_is_object(v))
+	{
+		problem(r, path, "must be an object of column presets");
+		return false;
+	}
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		if (tok == WJB_KEY && !check_name(r, &k, path, "column"))
+			ok = false;
+	if (ok && JsonContainerSize(v->val.binary.data) > 0)
+	{
+		mdjson_push_key(st, "set");
+		pushJsonbValue(st, WJB_VALUE, v);
+	}
+	return ok;
 }
 
 /* The role a document's role is stored as: role_map's, else its own */
@@ -624,9 +680,61 @@ mapped_role(DocReader *r, JsonbValue *role)
 		JsonbValue *to = findJsonbValueFromContainer(r->role_map, JB_FOBJECT, role);
 
 		if (to != NULL)
-			return string_of(to);
+			return mdjson_string(to);
 	}
-	return string_of(role);
+	return mdjson_string(role);
+}
+
+/*
+ * The role of a permission entry, after role_map; NULL (reported) when it
+ * is malformed or reserved.
+ */
+static char *
+read_role(DocReader *r, JsonbValue *role, const char *path)
+{
+	char	   *stored;
+
+	if (role == NULL || !check_name(r, role, path, "role"))
+		return NULL;
+	stored = mapped_role(r, role);
+	if (strlen(stored) == 0 || strlen(stored) >= NAMEDATALEN)
+	{
+		problem(r, path, "role_map maps role \"%s\" to an invalid role name",
+				mdjson_string(role));
+		return NULL;
+	}
+	if (strcmp(stored, "public") == 0 || strncmp(stored, "pg_", 3) == 0)
+	{
+		problem(r, path, "role name \"%s\" is reserved", stored);
+		return NULL;
+	}
+	return stored;
+}
+
+/*
+ * The restrictive keys of a permission: each is a problem of that
+ * permission, "unenforced" (it is not enforced at all) unless the import
+ * accepts the key, then a "warning" (enforced without it).
+ */
+static void
+report_restrictive(DocReader *r, List *keys, const char *path,
+				   DocPermission *perm)
+{
+	ListCell   *lc;
+
+	foreach(lc, keys)
+	{
+		char	   *key = lfirst(lc);
+		bool		accepted = mdjson_list_has(r->accepted, key);
+		DocProblem *p;
+
+		p = problem(r, psprintf("%s.permission.%s", path, key),
+					accepted ?
+					"\"%s\" is kept but not enforced by PostgreSQL; the permission is enforced without it (accept_unenforced)" :
+					"kept, not enforced: PostgreSQL cannot express \"%s\", so the whole permission is not enforced (fail closed); accept_unenforced lets it be enforced without it",
+					key);
+		problem_of_permission(r, p, accepted ? "warning" : "unenforced", perm);
+	}
 }
 
 /*
@@ -638,99 +746,95 @@ static char *
 read_permission(DocReader *r, JsonbValue *perm, const char *path, int action,
 				DocTable *t, JsonbParseState **st)
 {
-	JsonbValue *role;
+	const char *what = actions[action];
 	JsonbValue *body;
+	JsonbValue *entry_extra;
+	JsonbValue *body_extra = NULL;
 	JsonbParseState *out = NULL;
-	JsonbValue *body_value = NULL;
-	char	   *stored_role = NULL;
-	bool		ok = true;
-	char		allowed_desc[64] = "";
+	List	   *restrictive = NIL;
+	char	   *role;
+	int			before = list_length(r->problems);
+	char	   *body_path = psprintf("%s.permission", path);
 
-	if (!is_object(perm))
+	if (!mdjson_is_object(perm))
 	{
 		problem(r, path, "a permission must be an object with a \"role\" and a \"permission\"");
-		push_null(st);
+		mdjson_push_null(st, WJB_ELEM);
 		return NULL;
 	}
-	check_keys(r, perm, path, permission_entry_keys);
-	role = require_key(r, perm, path, "role");
+	entry_extra = classify_keys(r, perm, path, "permission", NULL);
+	role = read_role(r, require_key(r, perm, path, "role"), psprintf("%s.role", path));
 	body = require_key(r, perm, path, "permission");
-	if (role != NULL && check_name(r, role, psprintf("%s.role", path), "role"))
-	{
-		stored_role = mapped_role(r, role);
-		if (strlen(stored_role) == 0 || strlen(stored_role) >= NAMEDATALEN)
-		{
-			problem(r, psprintf("%s.role", path),
-					"role_map maps role \"%s\" to an invalid role name",
-					string_of(role));
-			ok = false;
-		}
-		else if (strcmp(stored_role, "public") == 0 ||
-				 strncmp(stored_role, "pg_", 3) == 0)
-		{
-			problem(r, psprintf("%s.role", path),
-					"role name \"%s\" is reserved", stored_role);
-			ok = false;
-		}
-	}
-	else
-		ok = false;
 
-	if (body != NULL && !is_object(body))
-	{
-		for (const char *const *k = permission_keys[action]; *k != NULL; k++)
-			snprintf(allowed_desc + strlen(allowed_desc),
-					 sizeof(allowed_desc) - strlen(allowed_desc), "%s\"%s\"",
-					 k == permission_keys[action] ? "" : ", ", *k);
-		problem(r, psprintf("%s.permission", path),
-				"must be an object with the keys %s", allowed_desc);
-		ok = false;
-	}
+	if (body != NULL && !mdjson_is_object(body))
+		problem(r, body_path, "must be an object");
 	else if (body != NULL)
 	{
-		char	   *body_path = psprintf("%s.permission", path);
+		body_extra = classify_keys(r, body, body_path, what, &restrictive);
+		for (int k = 0; required_keys[action][k] != NULL; k++)
+			(void) require_key(r, body, body_path, required_keys[action][k]);
 
-		check_keys(r, body, body_path, permission_keys[action]);
 		pushJsonbValue(&out, WJB_BEGIN_OBJECT, NULL);
-		for (const char *const *k = permission_keys[action]; *k != NULL; k++)
+		if (mdjson_get(body, "columns"))
+			(void) read_columns(r, mdjson_get(body, "columns"),
+								psprintf("%s.columns", body_path), &out);
+		for (int c = 0; c < 2; c++)
 		{
-			JsonbValue *v = require_key(r, body, body_path, *k);
-			char	   *key_path = psprintf("%s.%s", body_path, *k);
+			const char *key = c == 0 ? "filter" : "check";
+			JsonbValue *v = mdjson_get(body, key);
 
-			if (v == NULL)
-				ok = false;
-			else if (strcmp(*k, "columns") == 0)
-				ok = read_columns(r, v, key_path, &out) && ok;
-			else if (v->type == jbvString || is_object(v))
-			{
-				push_key(&out, *k);
-				push_value(&out, WJB_VALUE, v);
-			}
-			else
-			{
-				problem(r, key_path,
-						"must be a SQL boolean expression written as a string, or a Hasura boolean expression ({} for no condition)");
-				ok = false;
-			}
+			if (v == NULL || metadata_key_class(what, key, strlen(key), v) != MDKEY_CORE)
+				continue;
+			mdjson_push_key(&out, key);
+			(void) read_condition(r, v, key, psprintf("%s.%s", body_path, key),
+								  action == 2 && c == 1, &out);
 		}
-		if (ok)
-			body_value = built_value(pushJsonbValue(&out, WJB_END_OBJECT, NULL));
+		if (mdjson_get(body, "set") && action != 0 && action != 3)
+			(void) read_presets(r, mdjson_get(body, "set"),
+								psprintf("%s.set", body_path), &out);
 	}
-	else
-		ok = false;
 
-	if (!ok)
+	if (list_length(r->problems) != before)
 	{
-		push_null(st);
+		mdjson_push_null(st, WJB_ELEM);
 		return NULL;
 	}
+	if (restrictive != NIL)
+	{
+		DocPermission p = {t, role, action};
+
+		report_restrictive(r, restrictive, path, &p);
+	}
+
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_key(st, "permission");
-	push_value(st, WJB_VALUE, body_value);
-	push_key(st, "role");
-	push_string(st, WJB_VALUE, stored_role);
+	mdjson_push_key(st, "permission");
+	pushJsonbValue(st, WJB_VALUE, mdjson_built(pushJsonbValue(&out, WJB_END_OBJECT, NULL)));
+	mdjson_push_key(st, "role");
+	mdjson_push_string(st, WJB_VALUE, role);
+	if (entry_extra != NULL || body_extra != NULL)
+	{
+		/* the overlay the export puts back: the entry's keys, the body's */
+		mdjson_push_key(st, "extra");
+		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+		if (entry_extra != NULL)
+		{
+			JsonbIterator *it = JsonbIteratorInit(&JsonbValueToJsonb(entry_extra)->root);
+			JsonbIteratorToken tok;
+			JsonbValue	v;
+
+			(void) JsonbIteratorNext(&it, &v, false);	/* the object itself */
+			while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_END_OBJECT)
+				pushJsonbValue(st, tok, &v);
+		}
+		if (body_extra != NULL)
+		{
+			mdjson_push_key(st, "permission");
+			pushJsonbValue(st, WJB_VALUE, mdjson_built(body_extra));
+		}
+		pushJsonbValue(st, WJB_END_OBJECT, NULL);
+	}
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
-	return stored_role;
+	return role;
 }
 
 /*
@@ -754,7 +858,7 @@ read_entry_array(DocReader *r, JsonbValue *entry, const char *path,
 				 DocTable *t, List **names, const char *dup_path,
 				 const char *dup_fmt, JsonbParseState **st)
 {
-	JsonbValue *arr = get_key(entry, key);
+	JsonbValue *arr = mdjson_get(entry, key);
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
 	JsonbValue	elem;
@@ -763,12 +867,12 @@ read_entry_array(DocReader *r, JsonbValue *entry, const char *path,
 
 	if (arr == NULL)
 		return true;
-	if (!is_array(arr))
+	if (!mdjson_is_array(arr))
 	{
 		problem(r, psprintf("%s.%s", path, key), "must be an array");
 		return false;
 	}
-	push_key(st, key);
+	mdjson_push_key(st, key);
 	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
 	it = JsonbIteratorInit(arr->val.binary.data);
 	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
@@ -780,7 +884,7 @@ read_entry_array(DocReader *r, JsonbValue *entry, const char *path,
 		name = reader(r, &elem, psprintf("%s.%s[%d]", path, key, i++), kind, t, st);
 		if (name == NULL)
 			ok = false;
-		else if (list_member_cstring(*names, name))
+		else if (mdjson_list_has(*names, name))
 		{
 			problem(r, dup_path, dup_fmt, name);
 			ok = false;
@@ -794,58 +898,62 @@ read_entry_array(DocReader *r, JsonbValue *entry, const char *path,
 
 /*
  * One table entry at path: push its normal form, or null when it is
- * malformed.  *t receives the table it names, if any.
+ * malformed (a permission kept but not enforced is not malformed).
+ * *t receives the table it names, if any.
  */
 static void
 read_table_entry(DocReader *r, JsonbValue *entry, const char *path,
 				 DocTable *t, JsonbParseState **st)
 {
 	JsonbValue *ref;
+	JsonbValue *extra;
 	JsonbParseState *out = NULL;
 	List	   *rel_names = NIL;
-	bool		ok = true;
+	int			before = list_length(r->problems);
 
 	t->schema = NULL;
-	if (!is_object(entry))
+	if (!mdjson_is_object(entry))
 	{
 		problem(r, path, "a table entry must be a JSON object");
-		push_null(st);
+		mdjson_push_null(st, WJB_ELEM);
 		return;
 	}
-	check_keys(r, entry, path, table_keys);
+	extra = classify_keys(r, entry, path, "table", NULL);
 	ref = require_key(r, entry, path, "table");
 	if (ref == NULL || !read_table_ref(r, ref, psprintf("%s.table", path), t))
-	{
 		t->schema = NULL;
-		ok = false;
-	}
 
 	pushJsonbValue(&out, WJB_BEGIN_OBJECT, NULL);
 	/* relationship names are shared by both kinds; roles are per action */
 	for (int kind = 0; kind < 2; kind++)
-		ok = read_entry_array(r, entry, path,
-							  kind == 0 ? "object_relationships" : "array_relationships",
-							  read_relationship, kind, t, &rel_names, path,
-							  "relationship name \"%s\" is used twice", &out) && ok;
+		(void) read_entry_array(r, entry, path,
+								kind == 0 ? "object_relationships" : "array_relationships",
+								read_relationship, kind, t, &rel_names, path,
+								"relationship name \"%s\" is used twice", &out);
 	for (int action = 0; action < lengthof(actions); action++)
 	{
 		char	   *key = psprintf("%s_permissions", actions[action]);
 		List	   *roles = NIL;
 
-		ok = read_entry_array(r, entry, path, key, read_permission, action, t,
-							  &roles, psprintf("%s.%s", path, key),
-							  psprintf("role \"%%s\" has more than one %s permission",
-									   actions[action]),
-							  &out) && ok;
+		(void) read_entry_array(r, entry, path, key, read_permission, action, t,
+								&roles, psprintf("%s.%s", path, key),
+								psprintf("role \"%%s\" has more than one %s permission",
+										 actions[action]),
+								&out);
 	}
-	if (!ok)
+
+	/* only fatal problems make the entry malformed */
+	for (int i = before; i < list_length(r->problems); i++)
 	{
-		push_null(st);
-		return;
+		if (strcmp(((DocProblem *) list_nth(r->problems, i))->severity, "fatal") == 0)
+		{
+			mdjson_push_null(st, WJB_ELEM);
+			return;
+		}
 	}
 	push_table_ref(&out, "table", t);
-	push_value(st, WJB_ELEM,
-			   built_value(pushJsonbValue(&out, WJB_END_OBJECT, NULL)));
+	push_extra(&out, extra);
+	pushJsonbValue(st, WJB_ELEM, mdjson_built(pushJsonbValue(&out, WJB_END_OBJECT, NULL)));
 }
 
 static int
@@ -860,7 +968,7 @@ table_cmp(const ListCell *a, const ListCell *b)
 
 /* role_map: an object whose values are role names */
 static void
-check_role_map(DocReader *r, Jsonb *role_map)
+read_role_map(DocReader *r, Jsonb *role_map)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -877,69 +985,155 @@ check_role_map(DocReader *r, Jsonb *role_map)
 	{
 		if (tok != WJB_KEY)
 			continue;
-		tok = JsonbIteratorNext(&it, &v, true);
-		if (!check_name(r, &v, psprintf("role_map.%s", string_of(&k)), "role"))
+		(void) JsonbIteratorNext(&it, &v, true);
+		if (!check_name(r, &v, psprintf("role_map.%s", mdjson_string(&k)), "role"))
 			return;
 	}
 	r->role_map = &role_map->root;
 }
 
-static JsonbValue *
-document_root(Jsonb *doc)
+/* Is v the number n? */
+static bool
+is_number(JsonbValue *v, int n)
 {
-	JsonbValue *v = palloc(sizeof(JsonbValue));
-
-	v->type = jbvBinary;
-	v->val.binary.data = &doc->root;
-	v->val.binary.len = VARSIZE(doc) - VARHDRSZ;
-	return v;
+	return v != NULL && v->type == jbvNumeric &&
+		DatumGetBool(DirectFunctionCall2(numeric_eq,
+										 NumericGetDatum(v->val.numeric),
+										 DirectFunctionCall1(int4_numeric,
+															 Int32GetDatum(n))));
 }
 
 /*
- * Read doc (role_map may be NULL): the normal form described at the top,
- * with every shape problem listed under "problems".
+ * The source of a version 3 document to read: the one named source_name,
+ * or, with none named, the only PostgreSQL source.  NULL (reported) when
+ * there is no such source.  *path receives its path.
+ */
+static JsonbValue *
+choose_source(DocReader *r, JsonbValue *sources, const char *source_name,
+			  char **path)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	src;
+	JsonbValue *found = NULL;
+	List	   *names = NIL;
+	int			i = 0;
+
+	if (!mdjson_is_array(sources))
+	{
+		problem(r, "$.sources", "must be an array");
+		return NULL;
+	}
+	it = JsonbIteratorInit(sources->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &src, true)) != WJB_DONE)
+	{
+		JsonbValue *name;
+		JsonbValue *kind;
+		char	   *src_path;
+
+		if (tok != WJB_ELEM)
+			continue;
+		src_path = psprintf("$.sources[%d]", i++);
+		name = mdjson_get(&src, "name");
+		kind = mdjson_get(&src, "kind");
+		if (!mdjson_is_string(name) || !mdjson_is_string(kind))
+		{
+			problem(r, src_path, "a source must be an object with string keys \"name\" and \"kind\"");
+			continue;
+		}
+		if (source_name != NULL ? !mdjson_string_is(name, source_name) :
+			!mdjson_string_is(kind, "postgres"))
+			continue;
+		names = lappend(names, mdjson_string(name));
+		found = palloc(sizeof(JsonbValue));
+		*found = src;
+		*path = src_path;
+	}
+	if (source_name != NULL && found != NULL && !mdjson_string_is(mdjson_get(found, "kind"), "postgres"))
+	{
+		problem(r, *path, "source \"%s\" is of kind \"%s\", not \"postgres\"",
+				source_name, mdjson_string(mdjson_get(found, "kind")));
+		return NULL;
+	}
+	if (found == NULL)
+		problem(r, "$.sources", "%s", source_name ?
+				psprintf("there is no source named \"%s\"", source_name) :
+				"there is no source of kind \"postgres\"");
+	else if (list_length(names) > 1)
+	{
+		problem(r, "$.sources", "there are %d PostgreSQL sources; name the one to import with source_name",
+				list_length(names));
+		return NULL;
+	}
+	return found;
+}
+
+/*
+ * Read doc (role_map and accepted may be NULL, source_name too): the normal
+ * form described at the top, with every problem under "problems".
  */
 Jsonb *
-metadata_read_document(Jsonb *doc, Jsonb *role_map)
+metadata_read_document(Jsonb *doc, Jsonb *role_map, List *accepted,
+					   const char *source_name)
 {
-	DocReader	r = {CurrentMemoryContext, NIL, NULL};
+	DocReader	r = {CurrentMemoryContext, NIL, NULL, accepted};
 	MemoryContext entry_cxt;
-	JsonbValue *root = document_root(doc);
+	JsonbValue *root = mdjson_root(doc);
 	JsonbValue *version;
 	JsonbValue *tables = NULL;
+	JsonbValue *doc_extra = NULL;
 	JsonbValue	two;
 	JsonbParseState *st = NULL;
+	const char *tables_path = "$.tables";
 	List	   *entries = NIL;
 	List	   *named = NIL;
 	ListCell   *lc;
 
 	if (role_map != NULL)
-		check_role_map(&r, role_map);
+		read_role_map(&r, role_map);
 
-	if (!JB_ROOT_IS_OBJECT(doc))
+	if (!mdjson_is_object(root))
 		problem(&r, "$", "a metadata document must be a JSON object");
 	else
 	{
-		check_keys(&r, root, "$", document_keys);
-		version = get_key(root, "version");
-		if (version == NULL || version->type != jbvNumeric ||
-			!DatumGetBool(DirectFunctionCall2(numeric_eq,
-											  NumericGetDatum(version->val.numeric),
-											  DirectFunctionCall1(int4_numeric,
-																  Int32GetDatum(2)))))
+		version = mdjson_get(root, "version");
+		doc_extra = classify_keys(&r, root, "$", "document", NULL);
+		if (is_number(version, 2))
+		{
+			if (mdjson_get(root, "sources"))
+				problem(&r, "$.sources", "a version 2 document has no sources");
+			tables = mdjson_get(root, "tables");
+		}
+		else if (is_number(version, 3))
+		{
+			char	   *src_path = NULL;
+			JsonbValue *source = choose_source(&r, mdjson_get(root, "sources"),
+											   source_name, &src_path);
+
+			if (mdjson_get(root, "tables"))
+				problem(&r, "$.tables", "a version 3 document keeps its tables in its sources");
+			if (source != NULL)
+			{
+				(void) classify_keys(&r, source, src_path, "source", NULL);
+				tables = mdjson_get(source, "tables");
+				tables_path = psprintf("%s.tables", src_path);
+			}
+		}
+		else
 			problem(&r, "$.version",
-					"version %s is not supported (only 2, the layout of Hasura's metadata version 2)",
+					"version %s is not supported (only 2 and 3, the versions of Hasura's metadata)",
 					version == NULL ? "missing" :
 					JsonbToCString(NULL, version->type == jbvBinary ?
 								   version->val.binary.data :
 								   &JsonbValueToJsonb(version)->root, 0));
-		tables = get_key(root, "tables");
-		if (tables != NULL && !is_array(tables))
+		if (tables != NULL && !mdjson_is_array(tables))
 		{
-			problem(&r, "$.tables", "must be an array");
+			problem(&r, tables_path, "must be an array");
 			tables = NULL;
 		}
 	}
+	if (source_name != NULL && (root == NULL || !is_number(mdjson_get(root, "version"), 3)))
+		problem(&r, "$.version", "source_name applies to version 3 documents only");
 
 	/* each table entry in a context of its own; what survives is copied */
 	entry_cxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -963,7 +1157,7 @@ metadata_read_document(Jsonb *doc, Jsonb *role_map)
 				continue;
 			oldcxt = MemoryContextSwitchTo(entry_cxt);
 			pushJsonbValue(&one, WJB_BEGIN_ARRAY, NULL);
-			read_table_entry(&r, &entry, psprintf("$.tables[%d]", i++), &t, &one);
+			read_table_entry(&r, &entry, psprintf("%s[%d]", tables_path, i++), &t, &one);
 			normal = JsonbValueToJsonb(pushJsonbValue(&one, WJB_END_ARRAY, NULL));
 			MemoryContextSwitchTo(oldcxt);
 
@@ -986,40 +1180,60 @@ metadata_read_document(Jsonb *doc, Jsonb *role_map)
 	for (int j = 1; j < list_length(named); j++)
 	{
 		DocTable   *a = list_nth(named, j - 1);
-		DocTable   *b = list_nth(named, j);
 
 		if (table_cmp(list_nth_cell(named, j - 1), list_nth_cell(named, j)) == 0 &&
 			(j == 1 || table_cmp(list_nth_cell(named, j - 2), list_nth_cell(named, j - 1)) != 0))
-			problem(&r, "$.tables", "table %s is listed twice",
-					quote_qualified_identifier(a->schema, b->name));
+			problem(&r, tables_path, "table %s is listed twice",
+					quote_qualified_identifier(a->schema, a->name));
 	}
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_key(&st, "problems");
+	if (doc_extra != NULL)
+	{
+		mdjson_push_key(&st, "extras");
+		pushJsonbValue(&st, WJB_VALUE, mdjson_built(doc_extra));
+	}
+	mdjson_push_key(&st, "problems");
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	foreach(lc, r.problems)
 	{
 		DocProblem *p = lfirst(lc);
 
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_key(&st, "path");
-		push_string(&st, WJB_VALUE, p->path);
-		push_key(&st, "reason");
-		push_string(&st, WJB_VALUE, p->reason);
+		mdjson_push_key(&st, "severity");
+		mdjson_push_string(&st, WJB_VALUE, p->severity);
+		mdjson_push_key(&st, "path");
+		mdjson_push_string(&st, WJB_VALUE, p->path);
+		mdjson_push_key(&st, "reason");
+		mdjson_push_string(&st, WJB_VALUE, p->reason);
+		if (p->table != NULL)
+		{
+			mdjson_push_key(&st, "schema");
+			mdjson_push_string(&st, WJB_VALUE, p->schema);
+			mdjson_push_key(&st, "table");
+			mdjson_push_string(&st, WJB_VALUE, p->table);
+			mdjson_push_key(&st, "role");
+			mdjson_push_string(&st, WJB_VALUE, p->role);
+			mdjson_push_key(&st, "action");
+			mdjson_push_string(&st, WJB_VALUE, p->action);
+		}
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
-	push_key(&st, "tables");
+	mdjson_push_key(&st, "tables");
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	foreach(lc, entries)
 	{
 		/* each entry was built as a one-element array */
 		Jsonb	   *e = lfirst(lc);
 
-		push_value(&st, WJB_ELEM, getIthJsonbValueFromContainer(&e->root, 0));
+		pushJsonbValue(&st, WJB_ELEM, getIthJsonbValueFromContainer(&e->root, 0));
 	}
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
-	push_key(&st, "version");
+	/* where the tables were, for the paths of later problems */
+	mdjson_push_key(&st, "tables_path");
+	mdjson_push_string(&st, WJB_VALUE, tables_path);
+	mdjson_push_key(&st, "version");
 	two.type = jbvNumeric;
 	two.val.numeric = DatumGetNumeric(DirectFunctionCall1(int4_numeric,
 														  Int32GetDatum(2)));
@@ -1027,9 +1241,31 @@ metadata_read_document(Jsonb *doc, Jsonb *role_map)
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 }
 
+/* The elements of a text[] argument as a List of C strings */
+List *
+metadata_text_array_list(ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("accept_unenforced must not hold nulls")));
+		result = lappend(result, TextDatumGetCString(elems[i]));
+	}
+	return result;
+}
+
 /*
- * dbops_internal.metadata_read_document(doc jsonb, role_map jsonb) returns
- * jsonb: see metadata_read_document.
+ * dbops_internal.metadata_read_document(doc jsonb, role_map jsonb,
+ * accept_unenforced text[], source_name text) returns jsonb: see
+ * metadata_read_document.
  */
 Datum
 dbops_metadata_read_document(PG_FUNCTION_ARGS)
@@ -1039,6 +1275,9 @@ dbops_metadata_read_document(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("metadata document must not be null")));
 	PG_RETURN_JSONB_P(metadata_read_document(PG_GETARG_JSONB_P(0),
-											 PG_ARGISNULL(1) ? NULL :
-											 PG_GETARG_JSONB_P(1)));
+											 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
+											 PG_ARGISNULL(2) ? NIL :
+											 metadata_text_array_list(PG_GETARG_ARRAYTYPE_P(2)),
+											 PG_ARGISNULL(3) ? NULL :
+											 text_to_cstring(PG_GETARG_TEXT_PP(3))));
 }

@@ -24,6 +24,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -130,8 +131,8 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
  * accept_unenforced, dry_run): the document is read (metadata_document.c)
  * here, as the caller, from the argument as it came: its shape needs no
  * rights, and the owner's PL/pgSQL then works on the normal form only,
- * which holds nothing of a malformed entry, however large.  role_map is
- * applied by the reading and passed on as NULL.
+ * which holds nothing of a malformed entry, however large.  role_map and
+ * source_name are applied by the reading and passed on as NULL.
  */
 Datum
 dbops_import_metadata(PG_FUNCTION_ARGS)
@@ -145,12 +146,11 @@ dbops_import_metadata(PG_FUNCTION_ARGS)
 				 errmsg("metadata document must not be null")));
 
 	/* reserved for what is not built yet: refused rather than ignored */
-	if (!PG_ARGISNULL(3) || !PG_ARGISNULL(4) ||
-		(!PG_ARGISNULL(5) && PG_GETARG_BOOL(5)))
+	if (!PG_ARGISNULL(5) && PG_GETARG_BOOL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("source_name, accept_unenforced and dry_run are not supported yet"),
-				 errdetail("This version of dbops imports version 2 documents, enforces every key it accepts, and has no dry run.")));
+				 errmsg("dry_run is not supported yet"),
+				 errdetail("This version of dbops has no dry run of an import.")));
 
 	for (int i = 0; i < 6; i++)
 	{
@@ -159,7 +159,11 @@ dbops_import_metadata(PG_FUNCTION_ARGS)
 	}
 	args[0] = JsonbPGetDatum(metadata_read_document(PG_GETARG_JSONB_P(0),
 													PG_ARGISNULL(2) ? NULL :
-													PG_GETARG_JSONB_P(2)));
-	nulls[2] = true;
+													PG_GETARG_JSONB_P(2),
+													PG_ARGISNULL(4) ? NIL :
+													metadata_text_array_list(PG_GETARG_ARRAYTYPE_P(4)),
+													PG_ARGISNULL(3) ? NULL :
+													text_to_cstring(PG_GETARG_TEXT_PP(3))));
+	nulls[2] = nulls[3] = true;
 	return metadata_run_impl(fcinfo, args, nulls);
 }

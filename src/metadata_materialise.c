@@ -31,9 +31,12 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/jsonb.h"
+#include "funcapi.h"
 
 #include "identity.h"
 #include "metadata.h"
+#include "metadata_json.h"
 
 PG_FUNCTION_INFO_V1(dbops_metadata_grant);
 PG_FUNCTION_INFO_V1(dbops_metadata_create_policy);
@@ -142,37 +145,112 @@ dbops_metadata_grant(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* Text attribute name of composite t, or NULL */
+static char *
+text_attribute(HeapTupleHeader t, const char *name)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByName(t, name, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* Name attribute name of composite t, or NULL */
+static char *
+name_attribute(HeapTupleHeader t, const char *name)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByName(t, name, &isnull);
+
+	return isnull ? NULL : pstrdup(NameStr(*DatumGetName(d)));
+}
+
+/* jsonb attribute name of composite t, as a value, or NULL */
+static JsonbValue *
+jsonb_attribute(HeapTupleHeader t, const char *name)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByName(t, name, &isnull);
+
+	return isnull ? NULL : mdjson_root(DatumGetJsonbP(d));
+}
+
 /*
- * dbops.metadata_create_policy(rel regclass, policy name, command text,
- *								role name, using_filter text, check_filter text)
+ * One condition of a permission, compiled for enforcement: the functions
+ * it generates are added to *functions.
+ */
+static Node *
+enforced_condition(Oid relid, HeapTupleHeader perm, const char *which,
+				   JsonbValue *relationships, List **functions)
+{
+	BoolexpCompiler *c = palloc0(sizeof(BoolexpCompiler));
+	Node	   *cond;
+
+	c->mode = BOOLEXP_ENFORCE;
+	c->relationships = relationships;
+	c->path = (char *) which;
+	c->fn_stem = metadata_boolexp_stem(get_namespace_name(get_rel_namespace(relid)),
+									   get_rel_name(relid),
+									   name_attribute(perm, "role_name"),
+									   text_attribute(perm, "action"), which);
+	cond = metadata_condition(c, relid, text_attribute(perm, which),
+							  jsonb_attribute(perm, psprintf("%s_hasura", which)),
+							  strcmp(which, "check") == 0 ?
+							  jsonb_attribute(perm, "presets") : NULL,
+							  which);
+	*functions = list_concat(*functions, c->functions);
+	return cond;
+}
+
+/*
+ * dbops_internal.metadata_create_policy(rel regclass, policy name,
+ *		perm dbops.metadata_permissions, relationships jsonb) returns text[]
  *
- * CREATE POLICY policy ON rel FOR command TO role USING (...) WITH CHECK
- * (...); a NULL filter leaves that clause out.
+ * CREATE POLICY policy ON rel FOR <action> TO <role> USING (<filter>) WITH
+ * CHECK (<check>), from the permission's conditions (SQL text, or Hasura
+ * expressions and presets), leaving out the clause its action has not.
+ * Returns the signatures of the functions generated for its relationship
+ * filters, which are dropped with it.
  */
 Datum
 dbops_metadata_create_policy(PG_FUNCTION_ARGS)
 {
 	CreatePolicyStmt *stmt = makeNode(CreatePolicyStmt);
+	HeapTupleHeader perm;
+	Oid			relid;
+	JsonbValue *relationships;
+	char	   *role;
+	List	   *functions = NIL;
+	Datum	   *elems;
+	ListCell   *lc;
+	int			i = 0;
 
-	metadata_require_args(fcinfo, "rel, policy, command and role", 0x0F);
-	stmt->cmd_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	if (strcmp(stmt->cmd_name, "select") != 0 && strcmp(stmt->cmd_name, "insert") != 0 &&
-		strcmp(stmt->cmd_name, "update") != 0 && strcmp(stmt->cmd_name, "delete") != 0)
+	metadata_require_args(fcinfo, "rel, policy and perm", 0x07);
+	relid = PG_GETARG_OID(0);
+	perm = PG_GETARG_HEAPTUPLEHEADER(2);
+	relationships = PG_ARGISNULL(3) ? NULL : mdjson_root(PG_GETARG_JSONB_P(3));
+	stmt->cmd_name = text_attribute(perm, "action");
+	role = name_attribute(perm, "role_name");
+	if (stmt->cmd_name == NULL || role == NULL ||
+		(strcmp(stmt->cmd_name, "select") != 0 && strcmp(stmt->cmd_name, "insert") != 0 &&
+		 strcmp(stmt->cmd_name, "update") != 0 && strcmp(stmt->cmd_name, "delete") != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unrecognized policy command \"%s\"", stmt->cmd_name)));
+				 errmsg("a permission needs a role and an action of select, insert, update or delete")));
 
 	stmt->policy_name = pstrdup(NameStr(*PG_GETARG_NAME(1)));
-	stmt->table = metadata_rangevar(PG_GETARG_OID(0));
+	stmt->table = metadata_rangevar(relid);
 	stmt->permissive = true;
-	stmt->roles = list_make1(metadata_rolespec(NameStr(*PG_GETARG_NAME(3))));
-	if (!PG_ARGISNULL(4))
-		stmt->qual = metadata_parse_filter(text_to_cstring(PG_GETARG_TEXT_PP(4)),
-										   "filter");
-	if (!PG_ARGISNULL(5))
-		stmt->with_check = metadata_parse_filter(text_to_cstring(PG_GETARG_TEXT_PP(5)),
-												 "check");
+	stmt->roles = list_make1(metadata_rolespec(role));
+	if (strcmp(stmt->cmd_name, "insert") != 0)
+		stmt->qual = enforced_condition(relid, perm, "filter", relationships, &functions);
+	if (strcmp(stmt->cmd_name, "insert") == 0 || strcmp(stmt->cmd_name, "update") == 0)
+		stmt->with_check = enforced_condition(relid, perm, "check", relationships, &functions);
 	CreatePolicy(stmt);
 	CommandCounterIncrement();
-	PG_RETURN_VOID();
+
+	elems = palloc(Max(list_length(functions), 1) * sizeof(Datum));
+	foreach(lc, functions)
+		elems[i++] = CStringGetTextDatum(lfirst(lc));
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 }

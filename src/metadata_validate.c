@@ -43,11 +43,13 @@
 #include "parser/parser.h"
 #include "utils/builtins.h"
 #include "utils/resowner.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "metadata.h"
+#include "metadata_json.h"
 
-PG_FUNCTION_INFO_V1(dbops_metadata_filter_error);
+PG_FUNCTION_INFO_V1(dbops_metadata_condition_problems);
 PG_FUNCTION_INFO_V1(dbops_metadata_types_comparable);
 
 /*
@@ -267,21 +269,80 @@ metadata_temp_walker(Node *node, void *context)
 }
 
 /*
- * Raise the error that CREATE POLICY would raise for this filter on this
- * table (unknown column or function, not boolean, aggregate...), or return.
- * A filter that names a temporary object is refused too.
+ * The condition of a policy as a raw expression: SQL text (parsed as one
+ * expression), or a Hasura expression compiled by c; no condition (NULL,
+ * {} or null) is true.  For a check, presets (insert and update "set")
+ * are added: the written row must hold them.
+ */
+Node *
+metadata_condition(BoolexpCompiler *c, Oid relid, const char *sql,
+				   JsonbValue *hasura, JsonbValue *presets, const char *what)
+{
+	Node	   *cond = NULL;
+
+	if (sql != NULL)
+		cond = metadata_parse_filter(sql, what);
+	else if (hasura != NULL && hasura->type == jbvBinary &&
+			 JsonContainerSize(hasura->val.binary.data) > 0)
+		cond = metadata_boolexp_compile(c, relid, hasura);
+	if (presets != NULL && presets->type == jbvBinary &&
+		JsonContainerSize(presets->val.binary.data) > 0)
+	{
+		char	   *saved = c->path;
+		Node	   *held;
+
+		c->path = "set";
+		held = metadata_boolexp_presets(c, relid, presets);
+		c->path = saved;
+		cond = cond ? (Node *) makeBoolExpr(AND_EXPR, list_make2(cond, held), -1) : held;
+	}
+	if (cond == NULL)
+	{
+		A_Const    *t = makeNode(A_Const);
+
+		t->val.boolval.type = T_Boolean;
+		t->val.boolval.boolval = true;
+		t->location = -1;
+		cond = (Node *) t;
+	}
+	return cond;
+}
+
+/*
+ * Check a condition (see metadata_condition) on table relid as CREATE
+ * POLICY will: unknown column, function, relationship or operator, not
+ * boolean, a value that is no value of its column's type...  Raises the
+ * error, with c->path (or the path of the node an error points at, see
+ * metadata_boolexp.c) naming the part of a Hasura expression it is about.
+ * A condition that names a temporary object is refused too.
  */
 static void
-metadata_check_filter(Oid relid, const char *filter, const char *what)
+metadata_check_condition(BoolexpCompiler *c, Oid relid, const char *sql,
+						 JsonbValue *hasura, JsonbValue *presets,
+						 const char *what)
 {
-	Node	   *raw = metadata_parse_filter(filter, what);
+	Node	   *raw = metadata_condition(c, relid, sql, hasura, presets, what);
 	ParseState *pstate = make_parsestate(NULL);
 	Relation	rel;
 	ParseNamespaceItem *nsitem;
 	Node	   *qual;
 
-	/* the same range table and expression kind as CreatePolicy() */
-	pstate->p_sourcetext = filter;
+	/*
+	 * The same range table and expression kind as CreatePolicy().  A SQL
+	 * filter's positions are in its text; a compiled expression's
+	 * locations are indexes of paths, so its "text" is that many blanks.
+	 */
+	if (sql != NULL)
+		pstate->p_sourcetext = sql;
+	else
+	{
+		int			n = list_length(c->locations) + 1;
+		char	   *blanks = palloc(n + 1);
+
+		memset(blanks, ' ', n);
+		blanks[n] = '\0';
+		pstate->p_sourcetext = blanks;
+	}
 	rel = relation_open(relid, AccessShareLock);
 	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock,
 										   NULL, false, false);
@@ -293,30 +354,70 @@ metadata_check_filter(Oid relid, const char *filter, const char *what)
 	free_parsestate(pstate);
 }
 
+/* {"severity": s, "path": p, "reason": r} pushed as an array element */
+static void
+push_problem(JsonbParseState **st, const char *severity, const char *path,
+			 const char *reason)
+{
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	mdjson_push_key(st, "path");
+	mdjson_push_string(st, WJB_VALUE, path);
+	mdjson_push_key(st, "reason");
+	mdjson_push_string(st, WJB_VALUE, reason);
+	mdjson_push_key(st, "severity");
+	mdjson_push_string(st, WJB_VALUE, severity);
+	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
 /*
- * dbops.metadata_filter_error(rel regclass, filter text, what text): NULL
- * if the filter is fine on this table, else the error it raises, as text.
- * "what" names the filter in messages ("filter", "check").
+ * dbops_internal.metadata_condition_problems(rel regclass, what text,
+ *		sql text, hasura jsonb, presets jsonb, relationships jsonb)
  *
- * An import reports every problem at once, so the error is caught here, in
- * a subtransaction of its own (the way PL/pgSQL's EXCEPTION does), instead
- * of ending the import; a cancel request still ends it.
+ * The problems of a filter or check ("what") on a table, as a jsonb array
+ * of {severity, path, reason} with paths relative to the permission body
+ * ("filter._and[1].author.id"), or NULL when there is none.  An error is
+ * caught in a subtransaction of its own (the way PL/pgSQL's EXCEPTION
+ * does), so that an import can report every problem at once; a cancel
+ * request still ends it.
  */
 Datum
-dbops_metadata_filter_error(PG_FUNCTION_ARGS)
+dbops_metadata_condition_problems(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *filter = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *what = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Oid			relid;
+	char	   *what;
+	char	   *sql;
+	JsonbValue *hasura;
+	JsonbValue *presets;
+	BoolexpCompiler *c = palloc0(sizeof(BoolexpCompiler));
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *problem = NULL;
+	JsonbParseState *st = NULL;
+	bool		any = false;
+	ListCell   *lc;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table and name of a condition must not be null")));
+	relid = PG_GETARG_OID(0);
+	what = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	sql = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	hasura = PG_ARGISNULL(3) ? NULL : mdjson_root(PG_GETARG_JSONB_P(3));
+	presets = PG_ARGISNULL(4) ? NULL : mdjson_root(PG_GETARG_JSONB_P(4));
+	c->mode = BOOLEXP_CHECK;
+	c->relationships = PG_ARGISNULL(5) ? NULL : mdjson_root(PG_GETARG_JSONB_P(5));
+	c->path = what;
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		metadata_check_filter(relid, filter, what);
+		metadata_check_condition(c, relid, sql, hasura, presets, what);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -324,6 +425,8 @@ dbops_metadata_filter_error(PG_FUNCTION_ARGS)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
+		char	   *problem;
+		const char *path = c->path;
 
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
@@ -333,6 +436,11 @@ dbops_metadata_filter_error(PG_FUNCTION_ARGS)
 		CurrentResourceOwner = oldowner;
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(edata);
+
+		/* an error parse analysis found points at a node: its path */
+		if (sql == NULL && edata->cursorpos > 0 &&
+			edata->cursorpos <= list_length(c->locations))
+			path = list_nth(c->locations, edata->cursorpos - 1);
 
 		/* "message. Detail" reads as one sentence in the report */
 		problem = edata->message;
@@ -344,12 +452,25 @@ dbops_metadata_filter_error(PG_FUNCTION_ARGS)
 				edata->detail[len - 1] = '\0';
 			problem = psprintf("%s. %s", edata->message, edata->detail);
 		}
+		push_problem(&st, "error", path, problem);
+		any = true;
 	}
 	PG_END_TRY();
 
-	if (problem == NULL)
+	foreach(lc, c->forced)
+	{
+		Oid			forced = lfirst_oid(lc);
+
+		push_problem(&st, "warning", what,
+					 psprintf("%s reads table %s, which has FORCE ROW LEVEL SECURITY: its own policies apply to the reading and may hide rows Hasura would see",
+							  what, quote_qualified_identifier(get_namespace_name(get_rel_namespace(forced)),
+															   get_rel_name(forced))));
+		any = true;
+	}
+
+	if (!any)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(problem));
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL)));
 }
 
 /*

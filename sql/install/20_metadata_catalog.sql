@@ -15,6 +15,9 @@ CREATE TABLE dbops.metadata_tables (
 	prepared boolean NOT NULL DEFAULT false,
 	-- relrowsecurity before dbops enabled it, restored on untrack and reset
 	rls_before boolean,
+	-- the entry's keys that dbops keeps but does not enforce (metadata_keys.c),
+	-- put back by the export
+	extra jsonb,
 	PRIMARY KEY (table_schema, table_name)
 );
 COMMENT ON TABLE dbops.metadata_tables IS 'tables and views tracked by dbops metadata';
@@ -25,6 +28,7 @@ CREATE TABLE dbops.metadata_relationships (
 	rel_name text NOT NULL,
 	rel_type text NOT NULL CHECK (rel_type IN ('object', 'array')),
 	rel_using jsonb NOT NULL,
+	extra jsonb,				-- kept, not enforced ("comment")
 	PRIMARY KEY (table_schema, table_name, rel_name)
 );
 COMMENT ON TABLE dbops.metadata_relationships IS 'object and array relationships of tracked tables';
@@ -35,8 +39,19 @@ CREATE TABLE dbops.metadata_permissions (
 	role_name name NOT NULL,
 	action text NOT NULL CHECK (action IN ('select', 'insert', 'update', 'delete')),
 	columns name[],				-- sorted; NULL means every column
-	filter text,				-- SQL boolean expression as written; NULL: all rows
-	"check" text,				-- the same, for rows written by insert/update
+	-- each condition is kept as given: SQL text, or a Hasura expression in
+	-- its normal form ({} for none, null as Hasura's null); both NULL only
+	-- for an update's check that was left out
+	filter text,
+	"check" text,
+	filter_hasura jsonb,
+	check_hasura jsonb,
+	presets jsonb,				-- insert and update "set": a check, never a default
+	-- keys kept but not enforced (the entry's, and under "permission" the
+	-- body's), put back by the export
+	extra jsonb,
+	CHECK (filter IS NULL OR filter_hasura IS NULL),
+	CHECK ("check" IS NULL OR check_hasura IS NULL),
 	PRIMARY KEY (table_schema, table_name, role_name, action)
 );
 COMMENT ON TABLE dbops.metadata_permissions IS 'per-role permissions of tracked tables';
@@ -52,9 +67,11 @@ CREATE TABLE dbops.metadata_created (
 	role_name name NOT NULL,
 	action text NOT NULL,
 	policy_name name,
+	-- functions generated for its relationship filters (their signatures)
+	functions text[],
 	PRIMARY KEY (table_schema, table_name, role_name, action)
 );
-COMMENT ON TABLE dbops.metadata_created IS 'grants and policies created by dbops for its permissions';
+COMMENT ON TABLE dbops.metadata_created IS 'grants, policies and functions created by dbops for its permissions';
 
 -- schemas on which dbops granted USAGE to dbops_grantor
 CREATE TABLE dbops.metadata_schemas (
@@ -62,7 +79,22 @@ CREATE TABLE dbops.metadata_schemas (
 );
 COMMENT ON TABLE dbops.metadata_schemas IS 'schemas where dbops gave dbops_grantor USAGE';
 
+-- a document's own keys that dbops keeps but does not enforce
+CREATE TABLE dbops.metadata_extras (
+	key text PRIMARY KEY,
+	value jsonb NOT NULL
+);
+COMMENT ON TABLE dbops.metadata_extras IS 'keys of the imported document kept and exported back (actions, remote_schemas...)';
+
+-- restrictive keys the last import accepted unenforced (accept_unenforced)
+CREATE TABLE dbops.metadata_accepted (
+	key text PRIMARY KEY
+);
+COMMENT ON TABLE dbops.metadata_accepted IS 'restrictive keys whose permissions are enforced without them';
+
 SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_extras', '');
+SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_accepted', '');
 SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_relationships', '');
 SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_permissions', '');
 SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_created', '');
@@ -70,8 +102,10 @@ SELECT pg_catalog.pg_extension_config_dump('dbops.metadata_schemas', '');
 
 -- Administrators read the catalog; only dbops's functions write it.
 REVOKE ALL ON dbops.metadata_tables, dbops.metadata_relationships,
-	dbops.metadata_permissions, dbops.metadata_created, dbops.metadata_schemas
+	dbops.metadata_permissions, dbops.metadata_created, dbops.metadata_schemas,
+	dbops.metadata_extras, dbops.metadata_accepted
 	FROM PUBLIC;
 GRANT SELECT ON dbops.metadata_tables, dbops.metadata_relationships,
-	dbops.metadata_permissions, dbops.metadata_created, dbops.metadata_schemas
+	dbops.metadata_permissions, dbops.metadata_created, dbops.metadata_schemas,
+	dbops.metadata_extras, dbops.metadata_accepted
 	TO dbops_admin;

@@ -15,13 +15,13 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION dbops_internal.metadata_grant(regclass, text, name[], name, boolean) IS 'grant or revoke a privilege as dbops_grantor (columns NULL: the whole table)';
 
-CREATE FUNCTION dbops_internal.metadata_create_policy(rel regclass, policy name, command text,
-													  role name, using_filter text, check_filter text)
-RETURNS void
+CREATE FUNCTION dbops_internal.metadata_create_policy(rel regclass, policy name,
+	perm dbops.metadata_permissions, relationships jsonb)
+RETURNS text[]
 AS 'MODULE_PATHNAME', 'dbops_metadata_create_policy'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION dbops_internal.metadata_create_policy(regclass, name, text, name, text, text) IS 'create a policy from parsed filters (a NULL filter leaves its clause out)';
+COMMENT ON FUNCTION dbops_internal.metadata_create_policy(regclass, name, dbops.metadata_permissions, jsonb) IS 'create the policy of a permission; returns the functions generated for its relationship filters';
 
 /*
  * Materialisation.  "prepare" readies a tracked table: dbops_grantor gets
@@ -82,25 +82,33 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dbops_internal.metadata_enforce(p dbops.metadata_permissions, relid oid, is_view boolean)
+/*
+ * relationships: the map of metadata_relationship_map(), which the
+ * conditions' relationship filters read.
+ */
+CREATE FUNCTION dbops_internal.metadata_enforce(p dbops.metadata_permissions, relid oid, is_view boolean,
+	relationships jsonb)
 RETURNS void
-LANGUAGE plpgsql STRICT
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	pol name;
+	functions text[];
 BEGIN
+	IF p IS NULL OR relid IS NULL OR is_view IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'permission, table and kind of table must not be null';
+	END IF;
 	PERFORM dbops_internal.metadata_grant(relid, p.action,
 		CASE WHEN p.action <> 'delete' THEN p.columns END, p.role_name, true);
 	IF NOT is_view THEN
-		-- no filter means every row: with RLS on, a role without a policy sees none
+		-- no condition means every row: with RLS on, a role without a policy sees none
 		pol := dbops_internal.metadata_policy_name(p.action, p.role_name);
-		PERFORM dbops_internal.metadata_create_policy(relid, pol, p.action, p.role_name,
-			CASE WHEN p.action <> 'insert' THEN coalesce(p.filter, 'true') END,
-			CASE WHEN p.action IN ('insert', 'update') THEN coalesce(p."check", 'true') END);
+		functions := dbops_internal.metadata_create_policy(relid, pol, p, relationships);
 	END IF;
 	INSERT INTO dbops.metadata_created
-	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol);
+	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol, functions);
 END
 $$;
 
@@ -121,7 +129,11 @@ BEGIN
 	DELETE FROM dbops.metadata_created c
 	WHERE c.table_schema = s AND c.table_name = t AND c.role_name = role AND c.action = act
 	RETURNING * INTO made;
-	IF made IS NULL OR relid IS NULL THEN
+	IF made IS NULL THEN
+		RETURN;
+	END IF;
+	IF relid IS NULL THEN
+		PERFORM dbops_internal.metadata_drop_function(f) FROM unnest(made.functions) f;
 		RETURN;
 	END IF;
 	IF EXISTS (
@@ -137,6 +149,24 @@ BEGIN
 	IF EXISTS (SELECT FROM pg_catalog.pg_policy
 			   WHERE polrelid = relid AND polname = made.policy_name) THEN
 		EXECUTE format('DROP POLICY %I ON %I.%I', made.policy_name, s, t);
+	END IF;
+	-- the functions its relationship filters read through (signatures,
+	-- written by format_procedure_qualified)
+	PERFORM dbops_internal.metadata_drop_function(f) FROM unnest(made.functions) f;
+END
+$$;
+
+-- drop a function dbops generated, by its signature, if it still exists
+CREATE FUNCTION dbops_internal.metadata_drop_function(signature text)
+RETURNS void
+LANGUAGE plpgsql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF to_regprocedure(signature) IS NOT NULL
+		AND (SELECT pronamespace FROM pg_catalog.pg_proc WHERE oid = to_regprocedure(signature))
+			= 'dbops_internal'::regnamespace THEN
+		EXECUTE format('DROP FUNCTION %s', to_regprocedure(signature));
 	END IF;
 END
 $$;
@@ -157,14 +187,16 @@ $$;
  * (from a check of the stored catalog or of the imported document) does
  * not mark inconsistent.
  */
-CREATE FUNCTION dbops_internal.metadata_enforce_all(problems dbops_internal.metadata_problem[])
+CREATE FUNCTION dbops_internal.metadata_enforce_all(problems dbops_internal.metadata_problem[],
+	relationships jsonb)
 RETURNS void
 LANGUAGE plpgsql STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	-- inconsistent, or kept but not enforced: fail closed
 	bad dbops_internal.metadata_problem[] := ARRAY(
-		SELECT p FROM unnest(problems) p WHERE p.severity = 'error');
+		SELECT p FROM unnest(problems) p WHERE p.severity IN ('error', 'unenforced'));
 BEGIN
 	PERFORM dbops_internal.metadata_prepare(tbl.table_schema, tbl.table_name)
 	FROM dbops.metadata_tables tbl
@@ -172,7 +204,7 @@ BEGIN
 	  AND NOT EXISTS (SELECT FROM unnest(bad) b
 					  WHERE b.table_schema = tbl.table_schema
 						AND b.table_name = tbl.table_name AND b.object_type = 'table');
-	PERFORM dbops_internal.metadata_enforce(p, c.oid, c.relkind = 'v')
+	PERFORM dbops_internal.metadata_enforce(p, c.oid, c.relkind = 'v', relationships)
 	FROM dbops.metadata_permissions p
 	JOIN dbops.metadata_tables tbl
 		ON tbl.table_schema = p.table_schema AND tbl.table_name = p.table_name AND tbl.prepared
@@ -188,18 +220,20 @@ END
 $$;
 
 /*
- * Store one table entry of a checked document in normal form: columns
- * "*" and filters {} (no condition) are stored as NULL.
+ * Store one table entry of a checked document in normal form: columns "*"
+ * is stored as NULL; a condition as SQL text or as a Hasura expression,
+ * as it was given.
  */
 CREATE FUNCTION dbops_internal.metadata_store(entry jsonb)
 RETURNS void
 LANGUAGE sql STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	INSERT INTO dbops.metadata_tables (table_schema, table_name)
-	VALUES (entry #>> '{table,schema}', entry #>> '{table,name}');
+	INSERT INTO dbops.metadata_tables (table_schema, table_name, extra)
+	VALUES (entry #>> '{table,schema}', entry #>> '{table,name}', entry -> 'extra');
 	INSERT INTO dbops.metadata_relationships
-	SELECT entry #>> '{table,schema}', entry #>> '{table,name}', r.e ->> 'name', r.kind, r.e -> 'using'
+	SELECT entry #>> '{table,schema}', entry #>> '{table,name}', r.e ->> 'name', r.kind, r.e -> 'using',
+		r.e -> 'extra'
 	FROM (SELECT 'object' AS kind, e
 		  FROM jsonb_array_elements(coalesce(entry -> 'object_relationships', '[]')) e
 		  UNION ALL
@@ -210,7 +244,10 @@ AS $$
 		CASE WHEN jsonb_typeof(p.e #> '{permission,columns}') = 'array'
 			THEN ARRAY(SELECT jsonb_array_elements_text(p.e #> '{permission,columns}'))::name[] END,
 		CASE WHEN jsonb_typeof(p.e #> '{permission,filter}') = 'string' THEN p.e #>> '{permission,filter}' END,
-		CASE WHEN jsonb_typeof(p.e #> '{permission,check}') = 'string' THEN p.e #>> '{permission,check}' END
+		CASE WHEN jsonb_typeof(p.e #> '{permission,check}') = 'string' THEN p.e #>> '{permission,check}' END,
+		CASE WHEN jsonb_typeof(p.e #> '{permission,filter}') <> 'string' THEN p.e #> '{permission,filter}' END,
+		CASE WHEN jsonb_typeof(p.e #> '{permission,check}') <> 'string' THEN p.e #> '{permission,check}' END,
+		p.e #> '{permission,set}', p.e -> 'extra'
 	FROM unnest(ARRAY['select', 'insert', 'update', 'delete']) a(action),
 		LATERAL jsonb_array_elements(coalesce(entry -> (a.action || '_permissions'), '[]')) p(e);
 $$;

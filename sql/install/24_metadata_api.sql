@@ -4,9 +4,9 @@
 \echo Use "CREATE EXTENSION dbops" to load this file. \quit
 
 /*
- * A document read, translated and checked against the database: the normal
- * form (src/metadata_document.c) with its problems under "problems".
- * caller NULL skips the ownership checks (re-checking what is stored).
+ * A document in normal form (src/metadata_document.c) checked against the
+ * database.  caller NULL skips the ownership checks (re-checking what is
+ * stored).
  */
 CREATE FUNCTION dbops_internal.metadata_check_read(doc jsonb, caller oid,
 	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[])
@@ -15,19 +15,30 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 BEGIN
-	checked := dbops_internal.metadata_translate_hasura(doc);
+	checked := doc;
 	problems := dbops_internal.metadata_all_problems(checked, caller);
 END
 $$;
 
--- the same for a document not read yet
+-- the same for a document not read yet, with the restrictive keys accepted so far
 CREATE FUNCTION dbops_internal.metadata_check_document(doc jsonb, role_map jsonb, caller oid,
 	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[])
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT * FROM dbops_internal.metadata_check_read(
-		dbops_internal.metadata_read_document(doc, role_map), caller)
+		dbops_internal.metadata_read_document(doc, role_map,
+			ARRAY(SELECT key FROM dbops.metadata_accepted), NULL), caller)
+$$;
+
+-- the relationships of the stored catalog, resolved (metadata_relationship_map)
+CREATE FUNCTION dbops_internal.metadata_catalog_relationships()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT dbops_internal.metadata_relationship_map(
+		dbops_internal.metadata_read_document(dbops.export_metadata(), NULL, NULL, NULL))
 $$;
 
 -- the caller must have the privileges of the owner of every tracked table that exists
@@ -199,7 +210,7 @@ BEGIN
 			MESSAGE = format('role "%s" already has a %s permission on table %I.%I', role, action, ref.s, ref.t),
 			HINT = 'Drop it first with dbops.drop_permission(), in the same transaction.';
 	END IF;
-	-- NULL arguments mean what the API documents: all columns, no condition
+	-- NULL arguments mean what the API documents: all columns, no condition ({})
 	PERFORM dbops_internal.metadata_check_entry(caller, jsonb_build_object(
 		'table', jsonb_build_object('schema', ref.s, 'name', ref.t),
 		action || '_permissions', jsonb_build_array(jsonb_build_object('role', role,
@@ -212,14 +223,17 @@ BEGIN
 							  WHEN action IN ('insert', 'update') THEN '{}' END))))),
 		format('invalid %s permission for role "%s" on table %I.%I', action, role, ref.s, ref.t));
 	perm := ROW(ref.s, ref.t, role, action,
-		ARRAY(SELECT c FROM unnest(columns) c ORDER BY c COLLATE "C"), filter, "check");
+		ARRAY(SELECT c FROM unnest(columns) c ORDER BY c COLLATE "C"), filter, "check",
+		CASE WHEN filter IS NULL AND action <> 'insert' THEN '{}' END,
+		CASE WHEN "check" IS NULL AND action IN ('insert', 'update') THEN '{}' END,
+		NULL, NULL);
 	IF columns IS NULL OR action = 'delete' THEN
 		perm.columns := NULL;
 	END IF;
 	INSERT INTO dbops.metadata_permissions SELECT perm.*;
 	IF (SELECT prepared FROM dbops.metadata_tables WHERE table_schema = ref.s AND table_name = ref.t) THEN
 		PERFORM dbops_internal.metadata_enforce(perm, tbl,
-			(SELECT relkind = 'v' FROM pg_catalog.pg_class WHERE oid = tbl));
+			(SELECT relkind = 'v' FROM pg_catalog.pg_class WHERE oid = tbl), '{}');
 	END IF;
 END
 $$;
@@ -306,13 +320,15 @@ BEGIN
 	DELETE FROM dbops.metadata_permissions;
 	DELETE FROM dbops.metadata_relationships;
 	DELETE FROM dbops.metadata_tables;
+	DELETE FROM dbops.metadata_extras;
+	DELETE FROM dbops.metadata_accepted;
 END
 $$;
 
 /*
- * doc is the normal form that src/metadata_entry.c read as the caller (with
- * role_map applied, so role_map is NULL here); the other arguments are
- * refused there unless they have their default.
+ * doc is the normal form that src/metadata_entry.c read as the caller, with
+ * role_map, accept_unenforced and source_name applied (role_map and
+ * source_name are NULL here); dry_run is refused there.
  */
 CREATE FUNCTION dbops_internal.import_metadata_impl(caller oid, doc jsonb, allow_inconsistent boolean,
 	role_map jsonb, source_name text, accept_unenforced text[], dry_run boolean)
@@ -338,7 +354,10 @@ BEGIN
 	FOR entry IN SELECT e FROM jsonb_array_elements(checked.checked -> 'tables') e LOOP
 		PERFORM dbops_internal.metadata_store(entry);
 	END LOOP;
-	PERFORM dbops_internal.metadata_enforce_all(checked.problems);
+	INSERT INTO dbops.metadata_extras SELECT key, value FROM jsonb_each(checked.checked -> 'extras');
+	INSERT INTO dbops.metadata_accepted SELECT DISTINCT unnest(accept_unenforced);
+	PERFORM dbops_internal.metadata_enforce_all(checked.problems,
+		dbops_internal.metadata_relationship_map(checked.checked));
 	RETURN dbops_internal.metadata_problems_json(checked.problems);
 END
 $$;
@@ -363,7 +382,8 @@ BEGIN
 	PERFORM dbops_internal.metadata_check_owner_all(caller);
 	PERFORM dbops_internal.metadata_unenforce_table(table_schema, table_name) FROM dbops.metadata_tables;
 	problems := dbops_internal.metadata_catalog_problems();
-	PERFORM dbops_internal.metadata_enforce_all(problems);
+	PERFORM dbops_internal.metadata_enforce_all(problems,
+		dbops_internal.metadata_catalog_relationships());
 	RETURN dbops_internal.metadata_problems_json(problems);
 END
 $$;
@@ -494,8 +514,10 @@ GRANT EXECUTE ON FUNCTION dbops.inconsistent_metadata() TO dbops_admin;
 /*
  * The export: sorted by name in the "C" collation at every level (jsonb
  * orders object keys itself), so equal states give byte-identical text.
- * Every permission states all its keys: no condition is written {}, as in
- * Hasura, since an import refuses a permission that leaves one out.
+ * Conditions are written as they were given (SQL text or a Hasura
+ * expression); no condition is {}, as in Hasura, since an import refuses a
+ * permission that leaves its filter out.  The keys kept but not enforced
+ * are put back where they were.
  */
 CREATE FUNCTION dbops.export_metadata()
 RETURNS jsonb
@@ -504,27 +526,35 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT jsonb_build_object('version', 2, 'tables', coalesce(jsonb_agg(
 		jsonb_build_object('table', jsonb_build_object('schema', t.table_schema, 'name', t.table_name))
+		|| coalesce(t.extra, '{}')
 		|| coalesce((SELECT jsonb_object_agg(r.rel_type || '_relationships', r.rels)
 					 FROM (SELECT rel_type, jsonb_agg(jsonb_build_object('name', rel_name, 'using', rel_using)
+												   || coalesce(extra, '{}')
 												   ORDER BY rel_name COLLATE "C") AS rels
 						   FROM dbops.metadata_relationships
 						   WHERE table_schema = t.table_schema AND table_name = t.table_name
 						   GROUP BY rel_type) r), '{}')
 		|| coalesce((SELECT jsonb_object_agg(p.action || '_permissions', p.perms)
 					 FROM (SELECT action, jsonb_agg(jsonb_build_object('role', role_name,
-								'permission', CASE action
-									WHEN 'select' THEN jsonb_build_object('columns', cols, 'filter', f)
-									WHEN 'insert' THEN jsonb_build_object('columns', cols, 'check', c)
-									WHEN 'update' THEN jsonb_build_object('columns', cols, 'filter', f, 'check', c)
-									ELSE jsonb_build_object('filter', f) END)
+								'permission', v.body || coalesce(extra -> 'permission', '{}'))
+								|| coalesce(extra - 'permission', '{}')
 								ORDER BY role_name COLLATE "C") AS perms
 						   FROM dbops.metadata_permissions,
-							   LATERAL (SELECT coalesce(to_jsonb(columns), '"*"') AS cols,
-											   coalesce(to_jsonb(filter), '{}') AS f,
-											   coalesce(to_jsonb("check"), '{}') AS c) v
+							   LATERAL (SELECT CASE WHEN action <> 'delete'
+												THEN jsonb_build_object('columns', coalesce(to_jsonb(columns), '"*"'))
+												ELSE '{}' END
+										   || CASE WHEN action <> 'insert'
+												THEN jsonb_build_object('filter', coalesce(filter_hasura, to_jsonb(filter)))
+												ELSE '{}' END
+										   || CASE WHEN coalesce(check_hasura, to_jsonb("check")) IS NOT NULL
+												THEN jsonb_build_object('check', coalesce(check_hasura, to_jsonb("check")))
+												ELSE '{}' END
+										   || CASE WHEN presets IS NOT NULL
+												THEN jsonb_build_object('set', presets) ELSE '{}' END AS body) v
 						   WHERE table_schema = t.table_schema AND table_name = t.table_name
 						   GROUP BY action) p), '{}')
 		ORDER BY t.table_schema COLLATE "C", t.table_name COLLATE "C"), '[]'))
+		|| coalesce((SELECT jsonb_object_agg(key, value) FROM dbops.metadata_extras), '{}')
 	FROM dbops.metadata_tables t
 $$;
 COMMENT ON FUNCTION dbops.export_metadata() IS 'all metadata as one deterministic JSON document';
