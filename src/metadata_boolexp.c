@@ -740,21 +740,33 @@ compile_relationship(BoolexpCompiler *c, BoolexpScope *s, JsonbValue *rel,
 	}
 	else
 	{
-		/* (this.l, ...) IN (SELECT * FROM f(...)), f listing remote keys */
+		/*
+		 * coalesce((this.l, ...) IN (SELECT * FROM f(...)), false), f listing
+		 * the remote keys, none null: as true or false as the EXISTS Hasura
+		 * writes, also for a null key and under _not.
+		 */
 		List	   *targets = NIL;
 		List	   *outcols = NIL;
 		List	   *testcols = NIL;
+		List	   *where = list_make1(cond);
 		TypeName   *rettype;
 		SelectStmt *call = makeNode(SelectStmt);
 		RangeFunction *rf = makeNode(RangeFunction);
 		ColumnRef  *star = makeNode(ColumnRef);
+		CoalesceExpr *found = makeNode(CoalesceExpr);
+		Node	   *in;
 		int			i = 0;
 
 		forboth(lc1, locals, lc2, remotes)
 		{
 			FunctionParameter *out = makeNode(FunctionParameter);
+			NullTest   *notnull = makeNode(NullTest);
 
 			targets = lappend(targets, make_target(scope_column(inner, lfirst(lc2), -1)));
+			notnull->arg = (Expr *) scope_column(inner, lfirst(lc2), -1);
+			notnull->nulltesttype = IS_NOT_NULL;
+			notnull->location = -1;
+			where = lappend(where, notnull);
 			out->name = psprintf("dbops_k%d", ++i);
 			out->argType = column_type(c, relid, lfirst(lc2), inner->table);
 			out->mode = FUNC_PARAM_TABLE;
@@ -769,13 +781,13 @@ compile_relationship(BoolexpCompiler *c, BoolexpScope *s, JsonbValue *rel,
 		star->fields = list_make1(makeNode(A_Star));
 		star->location = -1;
 		rf->functions = list_make1(list_make2(create_function(c, s, inner,
-															  make_select(inner, targets, cond),
+															  make_select(inner, targets, make_and(where)),
 															  outcols, rettype, owner),
 											  NIL));
 		call->targetList = list_make1(make_target((Node *) star));
 		call->fromClause = list_make1(rf);
 		if (list_length(testcols) == 1)
-			return make_sublink(ANY_SUBLINK, linitial(testcols), call, location);
+			in = make_sublink(ANY_SUBLINK, linitial(testcols), call, location);
 		else
 		{
 			RowExpr    *row = makeNode(RowExpr);
@@ -783,8 +795,11 @@ compile_relationship(BoolexpCompiler *c, BoolexpScope *s, JsonbValue *rel,
 			row->args = testcols;
 			row->row_format = COERCE_IMPLICIT_CAST;
 			row->location = location;
-			return make_sublink(ANY_SUBLINK, (Node *) row, call, location);
+			in = make_sublink(ANY_SUBLINK, (Node *) row, call, location);
 		}
+		found->args = list_make2(in, make_bool_const(false));
+		found->location = location;
+		return (Node *) found;
 	}
 }
 

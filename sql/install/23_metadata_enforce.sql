@@ -133,7 +133,8 @@ BEGIN
 		RETURN;
 	END IF;
 	IF relid IS NULL THEN
-		PERFORM dbops_internal.metadata_drop_function(f) FROM unnest(made.functions) f;
+		PERFORM dbops_internal.metadata_drop_function(f)
+		FROM unnest(made.functions) WITH ORDINALITY u(f, i) ORDER BY i DESC;
 		RETURN;
 	END IF;
 	IF EXISTS (
@@ -151,8 +152,10 @@ BEGIN
 		EXECUTE format('DROP POLICY %I ON %I.%I', made.policy_name, s, t);
 	END IF;
 	-- the functions its relationship filters read through (signatures,
-	-- written by format_procedure_qualified)
-	PERFORM dbops_internal.metadata_drop_function(f) FROM unnest(made.functions) f;
+	-- written by format_procedure_qualified), the last made first: an outer
+	-- relationship's function calls the inner one's
+	PERFORM dbops_internal.metadata_drop_function(f)
+	FROM unnest(made.functions) WITH ORDINALITY u(f, i) ORDER BY i DESC;
 END
 $$;
 
