@@ -76,8 +76,7 @@ SELECT dbops.import_metadata('{"version": 2, "tables": [{"table": {"schema": "md
 	"select_permissions": [{"role": "anon", "permission": {"columns": ["id"], "filter": {}}}]}]}',
 	role_map => '{"anon": "pg_read_all_data"}');
 
--- Not built yet, so refused rather than ignored.
-SELECT dbops.import_metadata('{"version": 2}', dry_run => true);
+-- A source is chosen only from a version 3 document.
 SELECT dbops.import_metadata('{"version": 2}', source_name => 'default');
 SELECT dbops.import_metadata(NULL);
 

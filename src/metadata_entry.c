@@ -145,13 +145,6 @@ dbops_import_metadata(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("metadata document must not be null")));
 
-	/* reserved for what is not built yet: refused rather than ignored */
-	if (!PG_ARGISNULL(5) && PG_GETARG_BOOL(5))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("dry_run is not supported yet"),
-				 errdetail("This version of dbops has no dry run of an import.")));
-
 	for (int i = 0; i < 6; i++)
 	{
 		args[i] = PG_GETARG_DATUM(i);

@@ -22,7 +22,9 @@ sharedir=$(pg_config --sharedir)
 pkglibdir=$(pg_config --pkglibdir)
 pgxs_dir=$(cd "$(dirname "$(pg_config --pgxs)")/../.." && pwd)
 
-work=$(mktemp -d /tmp/dbops-test.XXXXXX)
+# TMPDIR must be a directory the postgres user can write to (pg_regress
+# puts its socket there too)
+work=$(mktemp -d "${TMPDIR:-/tmp}/dbops-test.XXXXXX")
 chmod 755 "$work"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 

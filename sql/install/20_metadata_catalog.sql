@@ -59,7 +59,8 @@ COMMENT ON TABLE dbops.metadata_permissions IS 'per-role permissions of tracked 
 /*
  * What dbops created, so that changing or dropping a permission, untrack and
  * reset remove exactly that: per enforced permission, the privilege granted
- * by dbops_grantor to the role and the policy (none on views).
+ * by dbops_grantor to the role and the policy (none on views).  An import
+ * compares it with the document (24_metadata_plan.sql).
  */
 CREATE TABLE dbops.metadata_created (
 	table_schema name NOT NULL,
@@ -69,6 +70,13 @@ CREATE TABLE dbops.metadata_created (
 	policy_name name,
 	-- functions generated for its relationship filters (their signatures)
 	functions text[],
+	-- what it was made from, so that an import changes only what differs
+	-- (src: metadata_fingerprint): the permission and its table's columns,
+	-- the relationships its filters read through (NULL: none), and the
+	-- policy as PostgreSQL holds it (NULL: a view)
+	fingerprint text,
+	relationships_digest text,
+	policy_digest text,
 	PRIMARY KEY (table_schema, table_name, role_name, action)
 );
 COMMENT ON TABLE dbops.metadata_created IS 'grants, policies and functions created by dbops for its permissions';

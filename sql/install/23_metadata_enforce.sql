@@ -47,7 +47,9 @@ BEGIN
 	IF rls = false THEN
 		EXECUTE format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', s, t);
 	END IF;
-	UPDATE dbops.metadata_tables SET prepared = true, rls_before = rls
+	-- preparing again (something was undone by hand) keeps the first state
+	UPDATE dbops.metadata_tables SET rls_before = CASE WHEN prepared THEN rls_before ELSE rls END,
+		prepared = true
 	WHERE table_schema = s AND table_name = t;
 END
 $$;
@@ -84,10 +86,11 @@ $$;
 
 /*
  * relationships: the map of metadata_relationship_map(), which the
- * conditions' relationship filters read.
+ * conditions' relationship filters read, and its digest (recorded when a
+ * filter reads through it).
  */
 CREATE FUNCTION dbops_internal.metadata_enforce(p dbops.metadata_permissions, relid oid, is_view boolean,
-	relationships jsonb)
+	relationships jsonb, relationships_digest text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -96,9 +99,9 @@ DECLARE
 	pol name;
 	functions text[];
 BEGIN
-	IF p IS NULL OR relid IS NULL OR is_view IS NULL THEN
+	IF p IS NULL OR relid IS NULL OR is_view IS NULL OR relationships IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'permission, table and kind of table must not be null';
+			MESSAGE = 'permission, table, kind of table and relationships must not be null';
 	END IF;
 	PERFORM dbops_internal.metadata_grant(relid, p.action,
 		CASE WHEN p.action <> 'delete' THEN p.columns END, p.role_name, true);
@@ -108,8 +111,40 @@ BEGIN
 		functions := dbops_internal.metadata_create_policy(relid, pol, p, relationships);
 	END IF;
 	INSERT INTO dbops.metadata_created
-	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol, functions);
+	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol, functions,
+			dbops_internal.metadata_fingerprint(p, relid),
+			CASE WHEN cardinality(functions) > 0 THEN relationships_digest END,
+			dbops_internal.metadata_policy_digest(relid, pol));
 END
+$$;
+
+/*
+ * What an enforced permission is compared by.  The fingerprint covers the
+ * permission as stored and its table's kind and columns (a policy binds
+ * columns by number: a renamed or re-added column makes it stale); the
+ * policy digest covers the policy as PostgreSQL holds it, so that one
+ * altered or replaced by hand is made again.
+ */
+CREATE FUNCTION dbops_internal.metadata_fingerprint(p dbops.metadata_permissions, relid oid)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT md5(jsonb_build_array(p.columns, p.filter, p."check", p.filter_hasura, p.check_hasura,
+		p.presets, (SELECT relkind FROM pg_catalog.pg_class WHERE oid = relid),
+		(SELECT string_agg(a.attnum || ' ' || a.atttypid || ' ' || a.attname, ',' ORDER BY a.attnum)
+		 FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid = relid AND a.attnum > 0 AND NOT a.attisdropped))::text)
+$$;
+
+CREATE FUNCTION dbops_internal.metadata_policy_digest(relid oid, policy name)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT md5(concat_ws(' ', pol.polcmd, pol.polpermissive, pol.polroles::text, pol.polqual::text,
+						 pol.polwithcheck::text))
+	FROM pg_catalog.pg_policy pol WHERE pol.polrelid = relid AND pol.polname = policy
 $$;
 
 /*
@@ -183,74 +218,4 @@ AS $$
 	SELECT dbops_internal.metadata_unenforce(c.table_schema, c.table_name, c.role_name, c.action)
 	FROM dbops.metadata_created c WHERE c.table_schema = s AND c.table_name = t;
 	SELECT dbops_internal.metadata_unprepare(s, t);
-$$;
-
-/*
- * Prepare every tracked table and enforce every permission that problems
- * (from a check of the stored catalog or of the imported document) does
- * not mark inconsistent.
- */
-CREATE FUNCTION dbops_internal.metadata_enforce_all(problems dbops_internal.metadata_problem[],
-	relationships jsonb)
-RETURNS void
-LANGUAGE plpgsql STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	-- inconsistent, or kept but not enforced: fail closed
-	bad dbops_internal.metadata_problem[] := ARRAY(
-		SELECT p FROM unnest(problems) p WHERE p.severity IN ('error', 'unenforced'));
-BEGIN
-	PERFORM dbops_internal.metadata_prepare(tbl.table_schema, tbl.table_name)
-	FROM dbops.metadata_tables tbl
-	WHERE NOT tbl.prepared
-	  AND NOT EXISTS (SELECT FROM unnest(bad) b
-					  WHERE b.table_schema = tbl.table_schema
-						AND b.table_name = tbl.table_name AND b.object_type = 'table');
-	PERFORM dbops_internal.metadata_enforce(p, c.oid, c.relkind = 'v', relationships)
-	FROM dbops.metadata_permissions p
-	JOIN dbops.metadata_tables tbl
-		ON tbl.table_schema = p.table_schema AND tbl.table_name = p.table_name AND tbl.prepared
-	JOIN pg_catalog.pg_namespace n ON n.nspname = p.table_schema
-	JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = p.table_name
-	WHERE NOT EXISTS (SELECT FROM dbops.metadata_created m
-					  WHERE m.table_schema = p.table_schema AND m.table_name = p.table_name
-						AND m.role_name = p.role_name AND m.action = p.action)
-	  AND NOT EXISTS (SELECT FROM unnest(bad) b
-					  WHERE b.table_schema = p.table_schema AND b.table_name = p.table_name
-						AND b.entry_name = p.role_name AND b.action = p.action);
-END
-$$;
-
-/*
- * Store one table entry of a checked document in normal form: columns "*"
- * is stored as NULL; a condition as SQL text or as a Hasura expression,
- * as it was given.
- */
-CREATE FUNCTION dbops_internal.metadata_store(entry jsonb)
-RETURNS void
-LANGUAGE sql STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$
-	INSERT INTO dbops.metadata_tables (table_schema, table_name, extra)
-	VALUES (entry #>> '{table,schema}', entry #>> '{table,name}', entry -> 'extra');
-	INSERT INTO dbops.metadata_relationships
-	SELECT entry #>> '{table,schema}', entry #>> '{table,name}', r.e ->> 'name', r.kind, r.e -> 'using',
-		r.e -> 'extra'
-	FROM (SELECT 'object' AS kind, e
-		  FROM jsonb_array_elements(coalesce(entry -> 'object_relationships', '[]')) e
-		  UNION ALL
-		  SELECT 'array', e
-		  FROM jsonb_array_elements(coalesce(entry -> 'array_relationships', '[]')) e) r;
-	INSERT INTO dbops.metadata_permissions
-	SELECT entry #>> '{table,schema}', entry #>> '{table,name}', p.e ->> 'role', a.action,
-		CASE WHEN jsonb_typeof(p.e #> '{permission,columns}') = 'array'
-			THEN ARRAY(SELECT jsonb_array_elements_text(p.e #> '{permission,columns}'))::name[] END,
-		CASE WHEN jsonb_typeof(p.e #> '{permission,filter}') = 'string' THEN p.e #>> '{permission,filter}' END,
-		CASE WHEN jsonb_typeof(p.e #> '{permission,check}') = 'string' THEN p.e #>> '{permission,check}' END,
-		CASE WHEN jsonb_typeof(p.e #> '{permission,filter}') <> 'string' THEN p.e #> '{permission,filter}' END,
-		CASE WHEN jsonb_typeof(p.e #> '{permission,check}') <> 'string' THEN p.e #> '{permission,check}' END,
-		p.e #> '{permission,set}', p.e -> 'extra'
-	FROM unnest(ARRAY['select', 'insert', 'update', 'delete']) a(action),
-		LATERAL jsonb_array_elements(coalesce(entry -> (a.action || '_permissions'), '[]')) p(e);
 $$;

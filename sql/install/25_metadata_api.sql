@@ -31,16 +31,6 @@ AS $$
 			ARRAY(SELECT key FROM dbops.metadata_accepted), NULL), caller)
 $$;
 
--- the relationships of the stored catalog, resolved (metadata_relationship_map)
-CREATE FUNCTION dbops_internal.metadata_catalog_relationships()
-RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT dbops_internal.metadata_relationship_map(
-		dbops_internal.metadata_read_document(dbops.export_metadata(), NULL, NULL, NULL))
-$$;
-
 -- the caller must have the privileges of the owner of every tracked table that exists
 CREATE FUNCTION dbops_internal.metadata_check_owner_all(caller oid)
 RETURNS void
@@ -233,7 +223,7 @@ BEGIN
 	INSERT INTO dbops.metadata_permissions SELECT perm.*;
 	IF (SELECT prepared FROM dbops.metadata_tables WHERE table_schema = ref.s AND table_name = ref.t) THEN
 		PERFORM dbops_internal.metadata_enforce(perm, tbl,
-			(SELECT relkind = 'v' FROM pg_catalog.pg_class WHERE oid = tbl), '{}');
+			(SELECT relkind = 'v' FROM pg_catalog.pg_class WHERE oid = tbl), '{}', md5('{}'));
 	END IF;
 END
 $$;
@@ -328,7 +318,9 @@ $$;
 /*
  * doc is the normal form that src/metadata_entry.c read as the caller, with
  * role_map, accept_unenforced and source_name applied (role_map and
- * source_name are NULL here); dry_run is refused there.
+ * source_name are NULL here).  Only what differs from the document is
+ * changed (24_metadata_plan.sql); a dry run returns that plan and the
+ * problems, and changes nothing.
  */
 CREATE FUNCTION dbops_internal.import_metadata_impl(caller oid, doc jsonb, allow_inconsistent boolean,
 	role_map jsonb, source_name text, accept_unenforced text[], dry_run boolean)
@@ -339,26 +331,25 @@ SET jit = off
 AS $$
 DECLARE
 	checked record;
-	entry jsonb;
 BEGIN
 	IF caller IS NULL OR doc IS NULL OR doc -> 'problems' IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
 			MESSAGE = 'import_metadata_impl takes a document read by dbops_internal.metadata_read_document()';
 	END IF;
-	-- one import, reset or reload at a time; exports and readers go on
-	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
+	-- one import, reset or reload at a time (a dry run waits for them only);
+	-- exports and readers go on
+	IF coalesce(dry_run, false) THEN
+		LOCK TABLE dbops.metadata_tables IN SHARE MODE;
+	ELSE
+		LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
+	END IF;
 	checked := dbops_internal.metadata_check_read(doc, caller);
 	PERFORM dbops_internal.metadata_raise(checked.problems, NOT coalesce(allow_inconsistent, false),
 		'metadata document is not valid');
-	PERFORM dbops_internal.reset_metadata_impl(caller);
-	FOR entry IN SELECT e FROM jsonb_array_elements(checked.checked -> 'tables') e LOOP
-		PERFORM dbops_internal.metadata_store(entry);
-	END LOOP;
-	INSERT INTO dbops.metadata_extras SELECT key, value FROM jsonb_each(checked.checked -> 'extras');
-	INSERT INTO dbops.metadata_accepted SELECT DISTINCT unnest(accept_unenforced);
-	PERFORM dbops_internal.metadata_enforce_all(checked.problems,
-		dbops_internal.metadata_relationship_map(checked.checked));
-	RETURN dbops_internal.metadata_problems_json(checked.problems);
+	-- the import replaces the whole catalog: the tables it drops too
+	PERFORM dbops_internal.metadata_check_owner_all(caller);
+	RETURN dbops_internal.metadata_change_to(checked.checked, checked.problems,
+		accept_unenforced, false, coalesce(dry_run, false));
 END
 $$;
 
@@ -376,15 +367,14 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-	problems dbops_internal.metadata_problem[];
+	checked record;
 BEGIN
 	LOCK TABLE dbops.metadata_tables IN EXCLUSIVE MODE;
 	PERFORM dbops_internal.metadata_check_owner_all(caller);
-	PERFORM dbops_internal.metadata_unenforce_table(table_schema, table_name) FROM dbops.metadata_tables;
-	problems := dbops_internal.metadata_catalog_problems();
-	PERFORM dbops_internal.metadata_enforce_all(problems,
-		dbops_internal.metadata_catalog_relationships());
-	RETURN dbops_internal.metadata_problems_json(problems);
+	checked := dbops_internal.metadata_check_document(dbops.export_metadata(), NULL, NULL);
+	-- every enforced permission made again: the schema may have changed under it
+	RETURN dbops_internal.metadata_change_to(checked.checked, checked.problems,
+		ARRAY(SELECT key FROM dbops.metadata_accepted), true, false);
 END
 $$;
 
@@ -471,7 +461,7 @@ CREATE FUNCTION dbops.import_metadata(doc jsonb, allow_inconsistent boolean DEFA
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'dbops_import_metadata'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) IS 'replace all metadata with a document; returns its inconsistent objects';
+COMMENT ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) IS 'make the metadata a document''s, changing only what differs; returns its problems (dry_run: the changes too, and changes nothing)';
 REVOKE ALL ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) TO dbops_admin;
 
