@@ -12,12 +12,15 @@ MODULE_big = dbops
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 PGFILEDESC = "dbops - migrations, metadata and archiving for PostgreSQL"
 PG_CPPFLAGS = -Isrc -DDBOPS_VERSION=\"$(EXTVERSION)\"
+# objects are rebuilt when a header they include changes (PGXS tracks none)
+PG_CFLAGS = -MMD -MP
+EXTRA_CLEAN_DEPS = $(OBJS:.o=.d)
 
 # The install script is assembled from one part per feature (sql/install/),
 # so each feature's SQL lives beside nothing else.
 DATA_built = sql/dbops--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/dbops--*.sql))
-EXTRA_CLEAN = $(DATA_built)
+EXTRA_CLEAN = $(DATA_built) $(EXTRA_CLEAN_DEPS)
 
 # pg_regress inputs are every sql/*.sql that is not an extension script.
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/dbops--%,$(wildcard sql/*.sql))))
@@ -31,6 +34,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 ifneq ($(PGXS),)
 include $(PGXS)
+-include $(EXTRA_CLEAN_DEPS)
 
 ifneq ($(MAJORVERSION),15)
 $(error dbops supports PostgreSQL 15 only, found $(MAJORVERSION))

@@ -61,6 +61,7 @@ typedef struct BoolexpCompiler
 								 * "mapping"}}}} */
 	char	   *path;			/* JSON path of what is being compiled */
 	List	   *locations;		/* the path of each node's location */
+	int			error_position; /* check: where parse analysis failed */
 	const char *fn_stem;		/* enforce: names of generated functions */
 	int			fn_count;
 	List	   *functions;		/* enforce: signatures of those created */

@@ -309,6 +309,19 @@ metadata_condition(BoolexpCompiler *c, Oid relid, const char *sql,
 }
 
 /*
+ * Keep the position an error of parse analysis points at: when the check
+ * runs inside a query of the caller's (SPI), SPI's own callback, called
+ * after this one, moves it to the "internal" position of that query.
+ */
+static void
+condition_error_position(void *arg)
+{
+	int		   *position = (int *) arg;
+
+	*position = geterrposition();
+}
+
+/*
  * Check a condition (see metadata_condition) on table relid as CREATE
  * POLICY will: unknown column, function, relationship or operator, not
  * boolean, a value that is no value of its column's type...  Raises the
@@ -326,6 +339,7 @@ metadata_check_condition(BoolexpCompiler *c, Oid relid, const char *sql,
 	Relation	rel;
 	ParseNamespaceItem *nsitem;
 	Node	   *qual;
+	ErrorContextCallback position_cb;
 
 	/*
 	 * The same range table and expression kind as CreatePolicy().  A SQL
@@ -347,8 +361,13 @@ metadata_check_condition(BoolexpCompiler *c, Oid relid, const char *sql,
 	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock,
 										   NULL, false, false);
 	addNSItemToQuery(pstate, nsitem, false, true, true);
+	position_cb.callback = condition_error_position;
+	position_cb.arg = &c->error_position;
+	position_cb.previous = error_context_stack;
+	error_context_stack = &position_cb;
 	qual = transformWhereClause(pstate, raw, EXPR_KIND_POLICY, "POLICY");
 	assign_expr_collations(pstate, qual);
+	error_context_stack = position_cb.previous;
 	(void) metadata_temp_walker(qual, (void *) what);
 	relation_close(rel, NoLock);
 	free_parsestate(pstate);
@@ -438,9 +457,9 @@ dbops_metadata_condition_problems(PG_FUNCTION_ARGS)
 			ReThrowError(edata);
 
 		/* an error parse analysis found points at a node: its path */
-		if (sql == NULL && edata->cursorpos > 0 &&
-			edata->cursorpos <= list_length(c->locations))
-			path = list_nth(c->locations, edata->cursorpos - 1);
+		if (sql == NULL && c->error_position > 0 &&
+			c->error_position <= list_length(c->locations))
+			path = list_nth(c->locations, c->error_position - 1);
 
 		/* "message. Detail" reads as one sentence in the report */
 		problem = edata->message;
