@@ -96,7 +96,6 @@ stored_sha256(ArchStorage *storage, const char *object, char *hex,
 	ArchObjectInfo info;
 	ArchBuf		head = {0};
 	ArchObjectHeader hdr;
-	size_t		needed;
 	ArchStatus	st;
 
 	st = arch_storage_info(storage, object, &info, err);
@@ -111,9 +110,7 @@ stored_sha256(ArchStorage *storage, const char *object, char *hex,
 						   arch_buf_sink, &head, err);
 	if (st == ARCH_OK)
 	{
-		st = arch_header_decode((uint8_t *) head.data, head.len, &hdr, &needed, err);
-		if (st == ARCH_NOT_FOUND)
-			st = arch_error(err, ARCH_CORRUPT, "truncated object header");
+		st = arch_header_decode((uint8_t *) head.data, head.len, &hdr, err);
 		if (st != ARCH_OK)
 			arch_error(err, ARCH_CORRUPT,
 					   "archived object \"%s\" in repository \"%s\" has no valid header",

@@ -78,38 +78,55 @@ arch_header_encode(ArchObjectHeader *hdr, uint8_t *out)
 }
 
 ArchStatus
-arch_header_decode(const uint8_t *data, size_t len, ArchObjectHeader *hdr,
-				   size_t *needed, ArchError *err)
+arch_header_length(const uint8_t *data, size_t len, uint32_t *header_len,
+				   ArchError *err)
 {
+	uint8_t		version;
+	uint8_t		encrypt;
 	uint32_t	key_len;
 
-	memset(hdr, 0, sizeof(ArchObjectHeader));
-	*needed = 16;
-	if (len < 16)
-		return ARCH_NOT_FOUND;
+	*header_len = 0;
+	if (len < ARCH_OBJECT_PREFIX_LEN)
+		return arch_error(err, ARCH_CORRUPT, "object shorter than a header");
 	if (memcmp(data, ARCH_OBJECT_MAGIC, 8) != 0)
 		return arch_error(err, ARCH_CORRUPT, "not a dbops_archive object (no magic)");
-	hdr->version = data[8];
-	if (hdr->version != ARCH_OBJECT_VERSION)
+	version = data[8];
+	if (version != ARCH_OBJECT_VERSION)
 		return arch_error(err, ARCH_CORRUPT, "unsupported object format version %u",
-						  hdr->version);
+						  version);
 	if (data[9] > ARCH_COMPRESS_ZSTD || data[10] > ARCH_ENCRYPT_AES_256_GCM)
 		return arch_error(err, ARCH_CORRUPT,
 						  "unrecognized compression %u or encryption %u in object header",
 						  data[9], data[10]);
+	encrypt = data[10];
+	key_len = data[11];
+	*header_len = get_be32(data + 12);
+	/* the length must be the one its own fields imply */
+	if (encrypt ? (key_len == 0 || key_len > ARCH_KEY_ID_MAX ||
+				   *header_len != 72 + key_len)
+		: (key_len != 0 || *header_len != ARCH_OBJECT_HEADER_PLAIN))
+		return arch_error(err, ARCH_CORRUPT, "inconsistent object header length %u",
+						  *header_len);
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_header_decode(const uint8_t *data, size_t len, ArchObjectHeader *hdr,
+				   ArchError *err)
+{
+	uint32_t	key_len;
+	ArchStatus	st;
+
+	memset(hdr, 0, sizeof(ArchObjectHeader));
+	st = arch_header_length(data, len, &hdr->header_len, err);
+	if (st != ARCH_OK)
+		return st;
+	if (len < hdr->header_len)
+		return arch_error(err, ARCH_CORRUPT, "truncated object header");
+	hdr->version = data[8];
 	hdr->compress = (ArchCompress) data[9];
 	hdr->encrypt = (ArchEncrypt) data[10];
 	key_len = data[11];
-	hdr->header_len = get_be32(data + 12);
-	/* the length must be the one its own fields imply */
-	if (hdr->encrypt ? (key_len == 0 || key_len > ARCH_KEY_ID_MAX ||
-						hdr->header_len != 72 + key_len)
-		: (key_len != 0 || hdr->header_len != ARCH_OBJECT_HEADER_PLAIN))
-		return arch_error(err, ARCH_CORRUPT, "inconsistent object header length %u",
-						  hdr->header_len);
-	*needed = hdr->header_len;
-	if (len < hdr->header_len)
-		return ARCH_NOT_FOUND;
 	hdr->plain_size = get_be64(data + 16);
 	memcpy(hdr->sha256, data + 24, 32);
 	if (hdr->encrypt)
@@ -343,6 +360,7 @@ struct ArchDecoder
 	/* header, gathered until complete */
 	uint8_t		hdr_bytes[ARCH_OBJECT_HEADER_MAX];
 	size_t		hdr_have;
+	uint32_t	hdr_want;		/* its length, once the prefix is in */
 	bool		have_header;
 	ArchObjectHeader hdr;
 
@@ -588,25 +606,32 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 
 	if (!d->have_header)
 	{
-		size_t		needed;
-		ArchStatus	st;
+		ArchStatus	st = ARCH_OK;
 
-		/* gather the header a few bytes at a time if need be */
-		for (;;)
+		/*
+		 * Gather the fixed prefix, which gives the header's length, then
+		 * the rest of the header; the input may come a few bytes at a time.
+		 */
+		if (d->hdr_want == 0)
 		{
-			st = arch_header_decode(d->hdr_bytes, d->hdr_have, &d->hdr, &needed, err);
-			if (st == ARCH_OK)
-				break;
-			if (st != ARCH_NOT_FOUND)
-			{
-				char		why[ARCH_ERROR_LEN];
-
-				snprintf(why, sizeof(why), "%s", err->message);
-				return decoder_corrupt(d, why, err);
-			}
-			if (len == 0)
+			gather(d->hdr_bytes, &d->hdr_have, ARCH_OBJECT_PREFIX_LEN, &p, &len);
+			if (d->hdr_have < ARCH_OBJECT_PREFIX_LEN)
 				return ARCH_OK;
-			gather(d->hdr_bytes, &d->hdr_have, needed, &p, &len);
+			st = arch_header_length(d->hdr_bytes, d->hdr_have, &d->hdr_want, err);
+		}
+		if (st == ARCH_OK)
+		{
+			gather(d->hdr_bytes, &d->hdr_have, d->hdr_want, &p, &len);
+			if (d->hdr_have < d->hdr_want)
+				return ARCH_OK;
+			st = arch_header_decode(d->hdr_bytes, d->hdr_have, &d->hdr, err);
+		}
+		if (st != ARCH_OK)
+		{
+			char		why[ARCH_ERROR_LEN];
+
+			snprintf(why, sizeof(why), "%s", err->message);
+			return decoder_corrupt(d, why, err);
 		}
 		d->have_header = true;
 		st = decoder_start(d, err);

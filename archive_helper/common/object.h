@@ -83,14 +83,23 @@ typedef struct ArchObjectHeader
 /* Header bytes for hdr (which gets its header_len); returns the length */
 extern size_t arch_header_encode(ArchObjectHeader *hdr, uint8_t *out);
 
+/* Bytes of an object that arch_header_length needs to see */
+#define ARCH_OBJECT_PREFIX_LEN 16
+
 /*
- * Decode a header from the first len bytes of an object: ARCH_OK, or
- * ARCH_NOT_FOUND when more bytes are needed (*needed says how many in all),
- * or ARCH_CORRUPT when it is no header of ours.
+ * The length of the header that starts at data, from its first
+ * ARCH_OBJECT_PREFIX_LEN bytes: ARCH_OK, or ARCH_CORRUPT when it is no
+ * header of ours (or len is shorter than the prefix).
+ */
+extern ArchStatus arch_header_length(const uint8_t *data, size_t len,
+									 uint32_t *header_len, ArchError *err);
+
+/*
+ * Decode the header at the start of data: ARCH_OK, or ARCH_CORRUPT when it
+ * is no header of ours or len is shorter than the header.
  */
 extern ArchStatus arch_header_decode(const uint8_t *data, size_t len,
-									 ArchObjectHeader *hdr, size_t *needed,
-									 ArchError *err);
+									 ArchObjectHeader *hdr, ArchError *err);
 
 extern void arch_sha256(const void *data, size_t len, uint8_t out[32]);
 extern void arch_hex(const uint8_t *data, size_t len, char *out);

@@ -29,9 +29,10 @@
  *   The caller then decides by the plaintext checksum whether the existing
  *   object is the same segment.
  * - ARCH_NOT_FOUND means the store answered that the object does not exist,
- *   and nothing else.  An unreachable store, a timeout or a refused
- *   credential is never NOT_FOUND: wal-fetch turns NOT_FOUND into "not in
- *   the archive", which can end a recovery.
+ *   and nothing else (status.h).  An unreachable store, a timeout, a refused
+ *   credential, a missing bucket, container or repository root is never
+ *   NOT_FOUND: wal-fetch turns NOT_FOUND into "not in the archive", which
+ *   can end a recovery.
  * - ARCH_TRANSIENT is returned only after the driver's own bounded retries
  *   (with backoff) failed; every network call has connect and low-speed
  *   timeouts, so no call hangs.
@@ -53,44 +54,7 @@
 #ifndef ARCH_STORAGE_H
 #define ARCH_STORAGE_H
 
-#include "arch_shim.h"
-
-/*
- * Outcome of every storage operation.  Commands map these to exit codes
- * (README, "Exit codes"); drivers choose the most precise one.
- */
-typedef enum ArchStatus
-{
-	ARCH_OK = 0,
-	ARCH_NOT_FOUND,				/* the store answered: no such object */
-	ARCH_EXISTS,				/* if-absent write: the name is taken */
-	ARCH_TRANSIENT,				/* network or store failure, after retries */
-	ARCH_FATAL,					/* credentials, configuration, protocol: retrying
-								 * will not help */
-	ARCH_CORRUPT				/* stored bytes fail verification (checksum,
-								 * authentication tag, format) */
-} ArchStatus;
-
-/*
- * Error buffer filled by the operation that failed, for the caller to log.
- * One primary message, lower case and without a final period; an optional
- * detail, a full sentence.  Never a secret.
- */
-#define ARCH_ERROR_LEN 1024
-
-typedef struct ArchError
-{
-	char		message[ARCH_ERROR_LEN];
-	char		detail[ARCH_ERROR_LEN];
-} ArchError;
-
-/* Set the message (detail cleared) and return status, for "return arch_error(...)" */
-extern ArchStatus arch_error(ArchError *err, ArchStatus status,
-							 const char *fmt,...) ARCH_PRINTF(3, 4);
-/* Set the detail of an error already set; returns the status given */
-extern ArchStatus arch_error_detail(ArchError *err, ArchStatus status,
-									const char *fmt,...) ARCH_PRINTF(3, 4);
-extern const char *arch_status_name(ArchStatus status);
+#include "status.h"
 
 /*
  * A parsed repository URL (url.c).  For file://, path is the absolute
