@@ -46,16 +46,25 @@ typedef struct ArchCli
 typedef struct ArchCommand
 {
 	const char *name;
-	const char *args;			/* e.g. "%p", for usage lines */
+	const char *args;			/* e.g. "PATH", for usage lines */
+	int			nargs;			/* exactly this many arguments */
 	const char *summary;
 	int			(*run) (ArchCli *cli);
 	void		(*help) (const char *progname);
+
+	/*
+	 * Exit code for a usage error (logged already), or NULL for
+	 * ARCH_EXIT_CONFIG.  wal-fetch must not answer 2, "not in the archive"
+	 * to PostgreSQL, during archive recovery.
+	 */
+	int			(*usage_exit) (void);
 } ArchCommand;
 
 extern int	cmd_wal_push(ArchCli *cli);
 extern void cmd_wal_push_help(const char *progname);
 extern int	cmd_wal_fetch(ArchCli *cli);
 extern void cmd_wal_fetch_help(const char *progname);
+extern int	cmd_wal_fetch_usage_exit(void);
 extern int	cmd_check(ArchCli *cli);
 extern void cmd_check_help(const char *progname);
 

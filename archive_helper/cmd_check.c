@@ -106,11 +106,6 @@ cmd_check(ArchCli *cli)
 	ArchError	err;
 	ArchStatus	st;
 
-	if (cli->argc != 0)
-	{
-		pg_log_error("check takes no arguments");
-		return ARCH_EXIT_CONFIG;
-	}
 	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
 		st = cli_open_repo(cli, &storage, &err);

@@ -80,20 +80,34 @@ fetch_mode(void)
 	return FETCH_NO_RECOVERY;
 }
 
+/*
+ * The exit code of a failure that has been logged.  Only NOT_FOUND may
+ * answer "not in the archive"; anything else must not end a recovery.
+ */
 static int
-fetch_failed(FetchMode mode, ArchStatus st, const char *file_name)
+fetch_failed(FetchMode mode, ArchStatus st)
 {
 	if (st == ARCH_NOT_FOUND)
 		return ARCH_EXIT_NOT_FOUND;
 	if (mode == FETCH_ARCHIVE_RECOVERY)
 	{
-		pg_log_error_hint("Exit code %d stops archive recovery on purpose: \"%s\" may exist but could not be restored, and ending recovery here would lose data. Fix the cause and start the server again.",
-						  ARCH_EXIT_ABORT_RECOVERY, file_name);
+		pg_log_error_hint("Exit code %d stops archive recovery on purpose: the file may exist but could not be restored, and ending recovery here would lose data. Fix the cause and start the server again.",
+						  ARCH_EXIT_ABORT_RECOVERY);
 		return ARCH_EXIT_ABORT_RECOVERY;
 	}
 	if (mode == FETCH_STANDBY)
 		return ARCH_EXIT_TRANSIENT;
 	return st == ARCH_FATAL ? ARCH_EXIT_CONFIG : ARCH_EXIT_TRANSIENT;
+}
+
+/*
+ * A command line that is not understood is a configuration error like any
+ * other: exit 2 would read as "not in the archive" and end a recovery.
+ */
+int
+cmd_wal_fetch_usage_exit(void)
+{
+	return fetch_failed(fetch_mode(), ARCH_FATAL);
 }
 
 /* ArchSink writing the plaintext to the temporary file */
@@ -245,18 +259,13 @@ cmd_wal_fetch(ArchCli *cli)
 	ArchStatus	st;
 	int			rc = ARCH_EXIT_OK;
 
-	if (cli->argc != 2)
-	{
-		pg_log_error("wal-fetch takes two arguments, the WAL file name (%%f) and the path to restore it to (%%p)");
-		pg_log_error_hint("Try \"%s wal-fetch --help\" for more information.", cli->progname);
-		return fetch_failed(mode, ARCH_FATAL, "?");
-	}
+	/* cli_parse_args checked the number of arguments */
 	file_name = cli->argv[0];
 	dest = cli->argv[1];
 	if (!arch_wal_parse(file_name, &wal))
 	{
 		pg_log_error("\"%s\" is not the name of a WAL file", file_name);
-		return fetch_failed(mode, ARCH_FATAL, file_name);
+		return fetch_failed(mode, ARCH_FATAL);
 	}
 
 	st = cli_begin(cli, &ring, &err);
@@ -267,7 +276,7 @@ cmd_wal_fetch(ArchCli *cli)
 		cli_log_error(&err);
 		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
 		arch_keyring_free(&ring);
-		return fetch_failed(mode, st, file_name);
+		return fetch_failed(mode, st);
 	}
 
 	/* prefetched by an earlier call: verified already, just move it */
@@ -331,7 +340,7 @@ cmd_wal_fetch(ArchCli *cli)
 		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
 	}
 	if (st != ARCH_OK)
-		rc = fetch_failed(mode, st, file_name);
+		rc = fetch_failed(mode, st);
 
 	for (int i = 0; i < njobs; i++)
 	{

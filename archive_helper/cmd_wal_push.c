@@ -168,6 +168,12 @@ drop_for_queue_max(ArchCli *cli, const char *path, const char *file_name)
 	char	   *wal_dir;
 	int64		queued;
 
+	/*
+	 * Without a configuration (the config file could not be loaded) the
+	 * limit is unknown, and WAL is only ever dropped on purpose.
+	 */
+	if (cli->cfg == NULL)
+		return false;
 	if (arch_config_get_size(cli->cfg, "archive-push-queue-max", &max, &err) != ARCH_OK)
 	{
 		cli_log_error(&err);
@@ -386,12 +392,7 @@ cmd_wal_push(ArchCli *cli)
 	ArchStatus	st;
 	int			rc;
 
-	if (cli->argc != 1)
-	{
-		pg_log_error("wal-push takes one argument, the path of the WAL file (%%p)");
-		pg_log_error_hint("Try \"%s wal-push --help\" for more information.", cli->progname);
-		return ARCH_EXIT_CONFIG;
-	}
+	/* cli_parse_args checked the number of arguments */
 	path = cli->argv[0];
 	file_name = last_dir_separator(path) ? last_dir_separator(path) + 1 : path;
 	if (!arch_wal_parse(file_name, &wal))

@@ -26,8 +26,10 @@ sub archive_bin
 	die "dbops_archive not found on PATH";
 }
 
-# run_archive({ env => {VAR => value}, cwd => dir }, args...)
-# returns (exit code, stdout, stderr)
+# run_archive({ env => {VAR => value}, cwd => dir, prefix => [cmd...] }, args...)
+# returns (exit code, stdout, stderr).  A process killed by signal N counts
+# as 128 + N, as a shell reports it to PostgreSQL: a crash must not read as
+# exit 0.  prefix runs the executable through another command (sh -c ...).
 sub run_archive
 {
 	my ($opts, @args) = @_;
@@ -36,9 +38,10 @@ sub run_archive
 	delete $ENV{$_} for grep { /^DBOPS_ARCHIVE_/ } keys %ENV;
 	$ENV{$_} = $opts->{env}{$_} for keys %{ $opts->{env} || {} };
 	my $cwd = $opts->{cwd};
-	IPC::Run::run([ archive_bin(), @args ], '<', \undef, '>', \$out, '2>', \$err,
+	IPC::Run::run([ @{ $opts->{prefix} || [] }, archive_bin(), @args ], '<', \undef,
+		'>', \$out, '2>', \$err,
 		($cwd ? (init => sub { chdir $cwd or die "chdir $cwd: $!" }) : ()));
-	return ($? >> 8, $out, $err);
+	return (($? & 127) ? 128 + ($? & 127) : $? >> 8, $out, $err);
 }
 
 # The archive_command and restore_command for a repository URL, the
