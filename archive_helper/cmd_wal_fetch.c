@@ -271,6 +271,9 @@ cmd_wal_fetch(ArchCli *cli)
 	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
 		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
+	/* only segments are prefetched */
+	if (st == ARCH_OK && wal.kind == ARCH_WAL_SEGMENT)
+		st = spool_dir(cli, "fetch", &spool, &err);
 	if (st != ARCH_OK)
 	{
 		cli_log_error(&err);
@@ -280,15 +283,9 @@ cmd_wal_fetch(ArchCli *cli)
 	}
 
 	/* prefetched by an earlier call: verified already, just move it */
-	if (wal.kind == ARCH_WAL_SEGMENT)
-		spool = spool_dir(cli, "fetch");
 	if (spool != NULL)
 	{
-		char	   *spooled = psprintf("%s/%s", spool, file_name);
-		bool		moved = rename(spooled, dest) == 0;
-
-		pg_free(spooled);
-		if (moved)
+		if (spool_take(spool, file_name, dest))
 		{
 			pg_log_debug("WAL file \"%s\" was prefetched", file_name);
 			goto done;

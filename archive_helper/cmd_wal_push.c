@@ -257,16 +257,30 @@ push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
 	wopts.size = encoded.len;
 	wopts.sha256 = sha_hex;
 	st = arch_storage_put(storage, object, &wopts, encoded.data, encoded.len, &err);
-	if (st == ARCH_EXISTS)
+
+	/*
+	 * The name is taken, or the write failed (a full or read-only
+	 * repository, a store refusing writes).  Either way, a copy stored by an
+	 * earlier call with the same plaintext means the file is archived: a
+	 * repository with no room left must not stall a cluster whose every
+	 * segment is already safe.  A failed write with no copy keeps its own
+	 * error.
+	 */
+	if (st != ARCH_OK)
 	{
-		st = stored_sha256(storage, object, stored_hex, &err);
-		if (st == ARCH_OK && strcmp(stored_hex, sha_hex) == 0)
+		ArchError	lookup_err;
+		ArchStatus	lookup = stored_sha256(storage, object, stored_hex, &lookup_err);
+
+		if (lookup == ARCH_OK && strcmp(stored_hex, sha_hex) == 0)
 		{
+			if (st != ARCH_EXISTS)
+				pg_log_debug("%s", err.message);
 			if (!quiet)
 				pg_log_info("WAL file \"%s\" is already in repository \"%s\" with identical content",
 							file_name, storage->url.text);
+			st = ARCH_OK;
 		}
-		else if (st == ARCH_OK)
+		else if (lookup == ARCH_OK)
 		{
 			st = ARCH_EXISTS;
 			if (!quiet)
@@ -278,6 +292,11 @@ push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
 				pg_log_error_hint("Another cluster may be archiving into the same repository.");
 			}
 			goto done;
+		}
+		else if (st == ARCH_EXISTS)
+		{
+			st = lookup;
+			err = lookup_err;
 		}
 	}
 
@@ -406,6 +425,8 @@ cmd_wal_push(ArchCli *cli)
 		st = cli_encode_options(cli, &ring, &opts, &err);
 	if (st == ARCH_OK)
 		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
+	if (st == ARCH_OK)
+		st = spool_dir(cli, "push", &spool, &err);
 	if (st != ARCH_OK)
 	{
 		cli_log_error(&err);
@@ -420,7 +441,6 @@ cmd_wal_push(ArchCli *cli)
 		strcpy(wal_dir, ".");
 
 	/* pushed ahead by an earlier call: nothing left to do */
-	spool = spool_dir(cli, "push");
 	if (spool != NULL && spool_push_done(spool, path, file_name))
 	{
 		pg_log_debug("WAL file \"%s\" was pushed ahead", file_name);

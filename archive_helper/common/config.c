@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "local_file.h"
+#include "secret.h"
 
 const ArchSetting arch_core_settings[] = {
 	{"repo", "DBOPS_ARCHIVE_REPO", NULL, NULL, false,
@@ -102,33 +104,20 @@ arch_trim(char *s)
 	return s;
 }
 
-/*
- * Is path inside dir?  Both are resolved first, so symbolic links and ".."
- * cannot hide a config file inside the data directory.
- */
-static bool
-arch_path_is_under(const char *path, const char *dir)
+ArchStatus
+arch_config_parse(ArchConfig *cfg, const char *text, size_t len,
+				  bool *has_secret, ArchError *err)
 {
-	char		rpath[PATH_MAX];
-	char		rdir[PATH_MAX];
-	size_t		len;
-
-	if (realpath(path, rpath) == NULL || realpath(dir, rdir) == NULL)
-		return false;
-	len = strlen(rdir);
-	return strncmp(rpath, rdir, len) == 0 && (rpath[len] == '/' || rpath[len] == '\0');
-}
-
-/* Parse the file's lines into cfg; errors name the file and the line */
-static ArchStatus
-arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
-					   ArchError *err)
-{
-	char		line[4096];
+	const char *file = cfg->file ? cfg->file : "(none)";
+	const char *end = text + len;
 	int			lineno = 0;
 
-	while (fgets(line, sizeof(line), f) != NULL)
+	*has_secret = false;
+	for (const char *line = text; line < end; lineno++)
 	{
+		const char *nl = memchr(line, '\n', end - line);
+		size_t		line_len = nl ? (size_t) (nl - line) : (size_t) (end - line);
+		char	   *copy;
 		char	   *p;
 		char	   *eq;
 		char	   *name;
@@ -137,13 +126,17 @@ arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
 		ArchConfigEntry *entry;
 		size_t		vlen;
 
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f))
+		if (memchr(line, '\0', line_len) != NULL)
 			return arch_error(err, ARCH_FATAL,
-							  "line %d of config file \"%s\" is too long",
-							  lineno, cfg->file);
+							  "config file \"%s\" line %d holds a NUL byte",
+							  file, lineno + 1);
+		copy = arch_alloc(line_len + 1);
+		memcpy(copy, line, line_len);
+		copy[line_len] = '\0';
+		line += line_len + (nl ? 1 : 0);
+
 		/* a '#' outside quotes starts a comment */
-		p = line;
+		p = copy;
 		for (bool quoted = false; *p; p++)
 		{
 			if (*p == '"')
@@ -154,15 +147,19 @@ arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
 				break;
 			}
 		}
-		p = arch_trim(line);
+		p = arch_trim(copy);
 		if (*p == '\0')
+		{
+			arch_free(copy);
 			continue;
+		}
 		eq = strchr(p, '=');
 		if (eq == NULL)
 		{
+			arch_free(copy);
 			arch_error(err, ARCH_FATAL,
 					   "syntax error in config file \"%s\" line %d",
-					   cfg->file, lineno);
+					   file, lineno + 1);
 			return arch_error_detail(err, ARCH_FATAL,
 									 "Each line is \"name = value\", a comment or blank.");
 		}
@@ -177,19 +174,22 @@ arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
 		}
 		setting = arch_setting_find(name);
 		if (setting == NULL)
-			return arch_error(err, ARCH_FATAL,
-							  "unrecognized setting \"%s\" in config file \"%s\" line %d",
-							  name, cfg->file, lineno);
+		{
+			/* the name may be a mistyped secret's value: quote no more than a name */
+			arch_error(err, ARCH_FATAL,
+					   "unrecognized setting \"%.64s\" in config file \"%s\" line %d",
+					   name, file, lineno + 1);
+			arch_free(copy);
+			return ARCH_FATAL;
+		}
 		if (setting->secret)
 			*has_secret = true;
 		/* as in postgresql.conf, the last line for a setting wins */
 		entry = arch_config_entry(cfg, setting, true);
 		arch_free(entry->file_value);
 		entry->file_value = arch_strdup(value);
+		arch_free(copy);
 	}
-	if (ferror(f))
-		return arch_error(err, ARCH_TRANSIENT, "could not read config file \"%s\": %s",
-						  cfg->file, strerror(errno));
 	return ARCH_OK;
 }
 
@@ -197,10 +197,12 @@ ArchStatus
 arch_config_load(const char *config_path, const char *data_dir,
 				 ArchConfig **cfgp, ArchError *err)
 {
-	ArchConfig *cfg = arch_alloc0(sizeof(ArchConfig));
+	ArchConfig *cfg;
 	const char *path = config_path;
 	bool		explicit = true;
-	FILE	   *f;
+	bool		absent;
+	char	   *text;
+	size_t		len;
 	struct stat st;
 	bool		has_secret = false;
 	ArchStatus	status;
@@ -214,37 +216,31 @@ arch_config_load(const char *config_path, const char *data_dir,
 		explicit = false;
 	}
 
-	f = fopen(path, "r");
-	if (f == NULL)
-	{
-		/* only a file that was asked for must exist */
-		if (errno == ENOENT && !explicit)
-		{
-			*cfgp = cfg;
-			return ARCH_OK;
-		}
-		status = arch_error(err, ARCH_FATAL, "could not open config file \"%s\": %s",
-							path, strerror(errno));
-		arch_config_free(cfg);
-		return status;
-	}
-	cfg->file = arch_strdup(path);
-
 	if (data_dir != NULL && arch_path_is_under(path, data_dir))
 	{
-		fclose(f);
 		arch_error(err, ARCH_FATAL,
 				   "config file \"%s\" is inside the data directory \"%s\"",
 				   path, data_dir);
-		arch_error_detail(err, ARCH_FATAL,
-						  "It would be copied into every base backup, with any secret it holds.");
-		arch_config_free(cfg);
-		return ARCH_FATAL;
+		return arch_error_detail(err, ARCH_FATAL,
+								 "It would be copied into every base backup, with any secret it holds.");
 	}
 
-	status = arch_config_parse_file(cfg, f, &has_secret, err);
-	if (status == ARCH_OK && fstat(fileno(f), &st) == 0 &&
-		has_secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	status = arch_read_local_file(path, "config file", ARCH_CONFIG_FILE_MAX,
+								  &text, &len, &st, &absent, err);
+	/* only a file that was asked for must exist */
+	if (status != ARCH_OK && absent && !explicit)
+	{
+		*cfgp = arch_config_new();
+		return ARCH_OK;
+	}
+	if (status != ARCH_OK)
+		return status;
+
+	cfg = arch_config_new();
+	cfg->file = arch_strdup(path);
+	status = arch_config_parse(cfg, text, len, &has_secret, err);
+	arch_free_secret(text);
+	if (status == ARCH_OK && has_secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 	{
 		status = arch_error(err, ARCH_FATAL,
 							"config file \"%s\" holds secrets and is accessible by group or others (mode %04o)",
@@ -253,7 +249,6 @@ arch_config_load(const char *config_path, const char *data_dir,
 						  "Run \"chmod 600 %s\", or pass the secrets through the environment.",
 						  path);
 	}
-	fclose(f);
 	if (status != ARCH_OK)
 	{
 		arch_config_free(cfg);
@@ -261,6 +256,12 @@ arch_config_load(const char *config_path, const char *data_dir,
 	}
 	*cfgp = cfg;
 	return ARCH_OK;
+}
+
+ArchConfig *
+arch_config_new(void)
+{
+	return arch_alloc0(sizeof(ArchConfig));
 }
 
 void

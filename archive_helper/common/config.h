@@ -45,6 +45,21 @@ extern ArchStatus arch_config_load(const char *config_path,
 								   ArchError *err);
 extern void arch_config_free(ArchConfig *cfg);
 
+/* A config file larger than this is refused */
+#define ARCH_CONFIG_FILE_MAX (1024 * 1024)
+
+/*
+ * Parse the text of a config file (len bytes, maybe not NUL-terminated)
+ * into cfg, whose file name, if any, goes into messages.  *has_secret tells
+ * whether it sets a secret.  Used by arch_config_load, and by the fuzzer.
+ */
+extern ArchStatus arch_config_parse(ArchConfig *cfg, const char *text,
+									size_t len, bool *has_secret,
+									ArchError *err);
+
+/* An empty configuration: environment and defaults only */
+extern ArchConfig *arch_config_new(void);
+
 /* A command-line value; unknown names and secrets are refused */
 extern ArchStatus arch_config_set_option(ArchConfig *cfg, const char *name,
 										 const char *value, ArchError *err);

@@ -252,17 +252,3 @@ arch_store_free(ArchHttpStore *store)
 	arch_free(store->container);
 	arch_free(store->prefix);
 }
-
-void
-arch_free_secret(char *secret)
-{
-	if (secret)
-	{
-		/* volatile, so the compiler keeps the stores before free */
-		volatile char *p = secret;
-
-		while (*p)
-			*p++ = '\0';
-	}
-	arch_free(secret);
-}

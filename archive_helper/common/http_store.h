@@ -20,6 +20,7 @@
 #define ARCH_HTTP_STORE_H
 
 #include "http.h"
+#include "secret.h"
 
 /* Send one signed request for key ("" for the bucket or container) */
 typedef ArchStatus (*ArchHttpStoreRequest) (void *state, const char *method,
@@ -114,8 +115,5 @@ extern void arch_store_writer_free(ArchHttpWriter *w);
 extern void arch_store_init(ArchHttpStore *store, const ArchHttpStoreType *type,
 							const ArchUrl *url, const char *ca_file);
 extern void arch_store_free(ArchHttpStore *store);
-
-/* Overwrite a secret, then free it */
-extern void arch_free_secret(char *secret);
 
 #endif							/* ARCH_HTTP_STORE_H */

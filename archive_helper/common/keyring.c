@@ -10,16 +10,13 @@
  *
  *-------------------------------------------------------------------------
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "keyring.h"
+#include "local_file.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 
@@ -126,44 +123,29 @@ arch_keyring_parse(const char *text, const char *source, ArchKeyring *ring,
 ArchStatus
 arch_keyring_load_file(const char *path, ArchKeyring *ring, ArchError *err)
 {
-	int			fd;
 	struct stat st;
 	char	   *text;
-	ssize_t		n;
+	size_t		len;
 	char	   *source;
 	ArchStatus	status;
 
 	memset(ring, 0, sizeof(ArchKeyring));
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return arch_error(err, ARCH_FATAL, "could not open key file \"%s\": %s",
-						  path, strerror(errno));
-	if (fstat(fd, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	status = arch_read_local_file(path, "key file", KEY_FILE_MAX, &text, &len,
+								  &st, NULL, err);
+	if (status != ARCH_OK)
+		return status;
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 	{
-		close(fd);
+		OPENSSL_cleanse(text, len);
+		arch_free(text);
 		arch_error(err, ARCH_FATAL,
 				   "key file \"%s\" is accessible by group or others (mode %04o)",
 				   path, (unsigned) (st.st_mode & 07777));
 		return arch_error_detail(err, ARCH_FATAL, "Run \"chmod 600 %s\".", path);
 	}
-	if (st.st_size > KEY_FILE_MAX)
-	{
-		close(fd);
-		return arch_error(err, ARCH_FATAL, "key file \"%s\" is larger than %d bytes",
-						  path, KEY_FILE_MAX);
-	}
-	text = arch_alloc(st.st_size + 1);
-	n = read(fd, text, st.st_size);
-	close(fd);
-	if (n != st.st_size)
-	{
-		arch_free(text);
-		return arch_error(err, ARCH_FATAL, "could not read key file \"%s\"", path);
-	}
-	text[n] = '\0';
 	source = arch_psprintf("key file \"%s\"", path);
 	status = arch_keyring_parse(text, source, ring, err);
-	OPENSSL_cleanse(text, n);
+	OPENSSL_cleanse(text, len);
 	arch_free(text);
 	arch_free(source);
 	return status;

@@ -15,49 +15,35 @@ ArchStatus
 s3_endpoint_build(const char *endpoint, const char *region, const char *bucket,
 				  bool host_style, S3Endpoint *out, ArchError *err)
 {
-	char	   *given;
+	char	   *origin;
+	char	   *path;
 	const char *host;
-	char	   *scheme;
-	size_t		len;
+	ArchStatus	st;
 
 	memset(out, 0, sizeof(S3Endpoint));
 	if (endpoint == NULL || endpoint[0] == '\0')
-		given = arch_psprintf("https://s3.%s.amazonaws.com", region);
-	else
-		given = arch_strdup(endpoint);
-	len = strlen(given);
-	while (len > 0 && given[len - 1] == '/')
-		given[--len] = '\0';
-
-	if (strncmp(given, "https://", 8) == 0)
-		host = given + 8;
-	else if (strncmp(given, "http://", 7) == 0)
-		host = given + 7;
-	else
-		host = NULL;
-	if (host == NULL || host[0] == '\0' || strpbrk(host, "/?#@") != NULL)
 	{
-		arch_error(err, ARCH_FATAL, "invalid S3 endpoint \"%s\"", given);
-		arch_free(given);
-		return arch_error_detail(err, ARCH_FATAL,
-								 "An endpoint looks like http://host:port or https://host, without a path.");
+		origin = arch_psprintf("https://s3.%s.amazonaws.com", region);
+		path = arch_strdup("");
 	}
-	scheme = arch_alloc(host - given + 1);
-	memcpy(scheme, given, host - given);
-	scheme[host - given] = '\0';
+	else if ((st = arch_endpoint_parse("s3-endpoint", endpoint, false, &origin,
+									   &path, err)) != ARCH_OK)
+		return st;
+	host = strstr(origin, "://") + 3;
 
 	if (host_style)
 	{
-		out->origin = arch_psprintf("%s%s.%s", scheme, bucket, host);
+		out->origin = arch_psprintf("%.*s%s.%s", (int) (host - origin), origin,
+									bucket, host);
 		out->bucket_path = arch_strdup("");
 	}
 	else
 	{
-		out->origin = arch_psprintf("%s%s", scheme, host);
+		out->origin = arch_strdup(origin);
 		out->bucket_path = arch_psprintf("/%s", bucket);
 	}
-	arch_free(scheme);
-	arch_free(given);
+	arch_free(origin);
+	arch_free(path);
 	return ARCH_OK;
 }
 

@@ -76,6 +76,16 @@ extern ArchStatus arch_url_parse(const char *text, ArchUrl *url, ArchError *err)
 extern void arch_url_free(ArchUrl *url);
 
 /*
+ * Split the endpoint URL of an object store, given by setting (named in
+ * messages), into origin ("http(s)://host[:port]") and path ("" or
+ * "/a/b", without a trailing slash; only with allow_path).  Userinfo, a
+ * query or a fragment is refused without quoting the URL.
+ */
+extern ArchStatus arch_endpoint_parse(const char *setting, const char *text,
+									  bool allow_path, char **origin,
+									  char **path, ArchError *err);
+
+/*
  * A setting a driver (or the core) reads through the configuration
  * (config.c): its name in the config file, the environment variables that
  * set it (first found wins), and whether it is a secret (a config file that

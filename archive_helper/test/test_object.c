@@ -277,6 +277,11 @@ test_keyring(void)
 	tap_ok(arch_keyring_load_file(path, &ring, &err) == ARCH_FATAL,
 		   "missing key file is an error");
 	tap_like(err.message, path, "... naming the file");
+	mkfifo(path, 0600);
+	tap_ok(arch_keyring_load_file(path, &ring, &err) == ARCH_FATAL,
+		   "a FIFO as key file is refused (not waited on)");
+	tap_like(err.message, "is not a regular file", "... saying why");
+	unlink(path);
 }
 
 int

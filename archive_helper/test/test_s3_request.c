@@ -88,7 +88,7 @@ test_urls(void)
 	s3_endpoint_free(&ep);
 
 	tap_ok(s3_endpoint_build("ftp://host", "us-east-1", "b", false, &ep, &err) == ARCH_FATAL &&
-	   strstr(err.message, "invalid S3 endpoint \"ftp://host\"") != NULL,
+	   strstr(err.message, "invalid endpoint URL \"ftp://host\"") != NULL,
 	   "an endpoint that is not http(s) is refused");
 	tap_ok(s3_endpoint_build("http://host/path", "us-east-1", "b", false, &ep, &err) == ARCH_FATAL,
 	   "an endpoint with a path is refused");

@@ -11,6 +11,7 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use File::Spec;
 use IPC::Run;
+use PostgreSQL::Test::Utils ();
 
 our @EXPORT = qw(archive_bin run_archive archive_command restore_command);
 
@@ -30,6 +31,8 @@ sub archive_bin
 # returns (exit code, stdout, stderr).  A process killed by signal N counts
 # as 128 + N, as a shell reports it to PostgreSQL: a crash must not read as
 # exit 0.  prefix runs the executable through another command (sh -c ...).
+# A call still running after the tests' default timeout is killed and
+# reported as exit code "hung", so a hang fails its test instead of the run.
 sub run_archive
 {
 	my ($opts, @args) = @_;
@@ -38,9 +41,15 @@ sub run_archive
 	delete $ENV{$_} for grep { /^DBOPS_ARCHIVE_/ } keys %ENV;
 	$ENV{$_} = $opts->{env}{$_} for keys %{ $opts->{env} || {} };
 	my $cwd = $opts->{cwd};
-	IPC::Run::run([ @{ $opts->{prefix} || [] }, archive_bin(), @args ], '<', \undef,
-		'>', \$out, '2>', \$err,
-		($cwd ? (init => sub { chdir $cwd or die "chdir $cwd: $!" }) : ()));
+	my $ok = eval {
+		IPC::Run::run([ @{ $opts->{prefix} || [] }, archive_bin(), @args ],
+			($cwd ? (init => sub { chdir $cwd or die "chdir $cwd: $!" }) : ()),
+			'<', \undef, '>', \$out, '2>', \$err,
+			IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+		1;
+	};
+	return ('hung', $out, $err) if !$ok && $@ =~ /timeout/;
+	die $@ unless defined $ok;
 	return (($? & 127) ? 128 + ($? & 127) : $? >> 8, $out, $err);
 }
 

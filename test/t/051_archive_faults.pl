@@ -56,6 +56,46 @@ is(slurp_file($obj), $stored, 'the stored object is unchanged');
 unlink $wal;
 PostgreSQL::Test::Utils::append_to_file($wal, $segment_bytes);
 
+# --- an identical re-push needs no room in the repository.  A full file
+# system needs root to make (a tiny tmpfs); what a write that fails on a
+# full disk goes through is shown with the two failures a non-root test can
+# cause: a directory that refuses new files (EACCES, as a read-only mount
+# or a store that refuses writes) and a file-size limit (EFBIG once the
+# temporary file reaches it, as ENOSPC would, mid-write).
+my $full_dir = "$tmp/full";
+mkdir $full_dir;
+my %full = (DBOPS_ARCHIVE_REPO => "file://$full_dir");
+my $rseg = '0000000100000000000000A0';
+my $random = join('', map { chr(int(rand(256))) } 1 .. 300000);
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$rseg", $random);
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$rseg");
+is($rc, 0, 'push of an incompressible segment');
+chmod 0555, "$full_dir/wal/0000000100000000";
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$rseg");
+is($rc, 0, 'identical re-push into a directory that refuses new files exits 0');
+like($err, qr/already in repository .* with identical content/, '... having found the copy');
+my $nseg = '0000000100000000000000A1';
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$nseg", $random);
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$nseg");
+is($rc, 2, '... while a new segment there fails (exit 2), never 0');
+unlink "$pgdata/pg_wal/$rseg";
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$rseg", scalar reverse $random);
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$rseg");
+is($rc, 4, '... and other content under the stored name exits 4');
+chmod 0755, "$full_dir/wal/0000000100000000";
+unlink "$pgdata/pg_wal/$rseg";
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$rseg", $random);
+my @limited = ('bash', '-c', 'ulimit -f 64; exec "$0" "$@"');
+($rc, $out, $err) = run_archive({ env => { %env, %full }, cwd => $pgdata, prefix => \@limited },
+	'wal-push', "pg_wal/$rseg");
+is($rc, 0, 'identical re-push whose write fails at a file-size limit exits 0');
+($rc, $out, $err) = run_archive({ env => { %env, %full }, cwd => $pgdata, prefix => \@limited },
+	'wal-push', "pg_wal/$nseg");
+is($rc, 3, '... while a new segment fails (exit 3, not killed by SIGXFSZ)');
+like($err, qr/could not write .*File too large/, '... saying why');
+is(scalar(my @t = glob("$full_dir/wal/*/*.dbops.tmp.*")), 0, '... and leaves no temporary file');
+unlink "$pgdata/pg_wal/$rseg", "$pgdata/pg_wal/$nseg";
+
 # --- fetch: missing is 1; other failures depend on the recovery mode
 ($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000099', 'pg_wal/RECOVERYXLOG');
 is($rc, 1, 'wal-fetch of a missing segment exits 1');

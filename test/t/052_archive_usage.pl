@@ -6,11 +6,17 @@
 # argument, and every broken config file is a usage or configuration error,
 # exit 2, for every command; wal-fetch answers 128 in archive recovery and
 # 3 in standby mode instead, since 2 would read as "not in the archive".
-# A primary whose archive_command has a mistyped option archives nothing
-# and counts failures, not successes.
+# Files it reads (config, keys, spool) must be regular files: a FIFO would
+# hang it.  Credentials in an endpoint URL are refused and never echoed, and
+# a spool inside the data directory is refused.  A primary whose
+# archive_command has a mistyped option archives nothing and counts
+# failures, not successes.
 use strict;
 use warnings FATAL => 'all';
 
+use Digest::SHA qw(sha256_hex);
+use File::Path qw(rmtree);
+use POSIX qw(mkfifo);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -147,6 +153,80 @@ for my $case (sort keys %configs)
 	is($rc, 128, "wal-fetch during archive recovery: $case exits 128");
 }
 unlink "$pgdata/recovery.signal";
+
+# ---------------------------------------------------------------- files it reads
+
+# Opening a FIFO for reading waits for a writer: each of these hung.
+mkfifo("$tmp/fifo.conf", 0600) or die;
+($rc, $out, $err) = archive({}, '--config', "$tmp/fifo.conf", 'check');
+is($rc, 2, 'a config file that is a FIFO is refused, exit 2');
+like($err, qr/config file ".*fifo.conf" is not a regular file/, '... saying why');
+mkfifo("$tmp/fifo.key", 0600) or die;
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => "$tmp/fifo.key" },
+	'wal-push', "pg_wal/$seg");
+is($rc, 2, 'a key file that is a FIFO is refused, exit 2');
+like($err, qr/key file ".*fifo.key" is not a regular file/, '... saying why');
+
+# Spool entries: a marker of a segment pushed ahead, a prefetched segment.
+my $spool = "$tmp/spool";
+my $spool_id = substr(sha256_hex($env{DBOPS_ARCHIVE_REPO}), 0, 16);
+mkdir $spool;
+mkdir "$spool/push-$spool_id";
+mkfifo("$spool/push-$spool_id/$seg.pushed", 0600) or die;
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_SPOOL_PATH => $spool }, 'wal-push', "pg_wal/$seg");
+is($rc, 0, 'a push marker that is a FIFO is ignored: the segment is pushed');
+like($err, qr/spool file ".*$seg.pushed" is not a regular file/, '... with a warning');
+ok(-f "$repo_dir/wal/0000000100000000/$seg", '... and stored');
+mkdir "$spool/fetch-$spool_id";
+mkfifo("$spool/fetch-$spool_id/$seg", 0600) or die;
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_SPOOL_PATH => $spool }, 'wal-fetch', $seg,
+	'pg_wal/RECOVERYXLOG');
+ok(!-p "$pgdata/pg_wal/RECOVERYXLOG", 'a prefetched file that is a FIFO is never handed to PostgreSQL');
+is($rc, 0, '... the segment is fetched from the repository instead');
+ok(-f "$pgdata/pg_wal/RECOVERYXLOG"
+	  && slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file("$pgdata/pg_wal/$seg"),
+	'... with its real content');
+unlink "$pgdata/pg_wal/RECOVERYXLOG";
+rmtree("$repo_dir/wal");
+
+# A spool inside the data directory would be copied into base backups.
+for my $cmd ('wal-push', 'wal-fetch')
+{
+	($rc, $out, $err) = archive({ DBOPS_ARCHIVE_SPOOL_PATH => "$pgdata/pg_wal/spool" },
+		$cmd, @{ $commands{$cmd} });
+	is($rc, 2, "$cmd: spool-path inside the data directory is refused, exit 2");
+	like($err, qr/spool-path ".*" is inside the data directory/, '... saying why');
+}
+ok(!-e "$pgdata/pg_wal/spool", '... and nothing was created there');
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_SPOOL_PATH => 'relative/spool' },
+	'wal-push', "pg_wal/$seg");
+is($rc, 2, 'a relative spool-path (under the data directory, the working directory) is refused');
+
+# ---------------------------------------------------------------- endpoints
+
+# Credentials and tokens in an endpoint URL: refused, and never echoed.
+my %endpoints = (
+	's3 endpoint with user information' =>
+	  [ 's3://walbucket/x', { AWS_ENDPOINT_URL => 'http://AKIDUSER:S3CRETPASS@127.0.0.1:9' } ],
+	's3 endpoint with a query string' =>
+	  [ 's3://walbucket/x', { AWS_ENDPOINT_URL_S3 => 'http://127.0.0.1:9/?X-Amz-Security-Token=S3CRETPASS' } ],
+	'Azure endpoint with user information' => [
+		'azure://walc/x',
+		{ AZURE_STORAGE_ENDPOINT => 'http://acct:S3CRETPASS@127.0.0.1:9/devstoreaccount1' } ],
+	'Azure endpoint with a SAS token' => [
+		'azure://walc/x',
+		{ AZURE_STORAGE_ENDPOINT => 'http://127.0.0.1:9/devstoreaccount1?sv=2021&sig=S3CRETPASS' } ]);
+for my $case (sort keys %endpoints)
+{
+	my ($repo, $e) = @{ $endpoints{$case} };
+	($rc, $out, $err) = archive({ %$e, DBOPS_ARCHIVE_REPO => $repo,
+			AWS_ACCESS_KEY_ID => 'k', AWS_SECRET_ACCESS_KEY => 's',
+			AZURE_STORAGE_ACCOUNT => 'acct', AZURE_STORAGE_KEY => 'a2V5' },
+		'wal-push', "pg_wal/$seg");
+	is($rc, 2, "$case: refused, exit 2");
+	like($err, qr/endpoint URL .* must not contain/, '... saying why');
+	unlike($err . $out, qr/S3CRETPASS/, '... without echoing it');
+}
 
 # ---------------------------------------------------------------- a real archiver
 
