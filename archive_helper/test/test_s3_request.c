@@ -233,6 +233,8 @@ static const ArchHttpStoreType scripted_type = {
 	.request = scripted_request,
 	.kind = "bucket",
 	.meta_sha256 = "x-amz-meta-sha256",
+	.object_missing_code = "NoSuchKey",
+	.container_missing_code = "NoSuchBucket",
 	.credentials_hint = "Check the keys.",
 	.list_param = {"list-type"},
 	.list_value = {"2"},
@@ -278,9 +280,15 @@ test_store_operations(void)
 	static const char *const denied_body[] = {"<Error><Code>AccessDenied</Code></Error>"};
 	static const long busy[] = {503};
 	static const char *const busy_body[] = {"<Error><Code>SlowDown</Code></Error>"};
-	static const long missing[] = {404, 404};
-	static const char *const missing_body[] = {"", "<Error><Code>NoSuchBucket</Code></Error>"};
-	static const long found[] = {200};
+	static const long missing[] = {404, 404, 404, 404, 404};
+	static const char *const missing_body[] = {
+		"<Error><Code>NoSuchKey</Code></Error>",
+		"<Error><Code>NoSuchBucket</Code></Error>",
+		"<Error><Code>NoSuchBucket</Code></Error>",
+		"<html>Not Found</html>",
+		"<Error><Code>NoSuchBucket</Code></Error>"
+	};
+	static const long found[] = {206};
 	static const char *const empty[] = {""};
 	ScriptedStore s;
 	ArchBuf		names = {0};
@@ -312,23 +320,34 @@ test_store_operations(void)
 	tap_like(err.detail, "Gave up after", "... and says it gave up");
 	scripted_free(&s);
 
+	/* status.h: only the store's "no such object" is ARCH_NOT_FOUND */
 	scripted_init(&s, missing, missing_body);
-	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_NOT_FOUND, "404 on an object is not found");
+	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_NOT_FOUND,
+		   "404 NoSuchKey on an object is not found");
 	tap_is_str(err.message,
 			   "object \"wal/x\" not found in bucket \"walbucket\" of repository \"s3://walbucket/db1\"",
 			   "... naming the object");
+	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_FATAL,
+		   "404 NoSuchBucket on a lookup is fatal, never \"not found\"");
+	tap_is_str(err.message, "bucket \"walbucket\" of repository \"s3://walbucket/db1\" does not exist",
+			   "... and says the bucket is missing");
+	tap_ok(arch_store_read(&s, "wal/x", 0, NULL, NULL, &err) == ARCH_FATAL,
+		   "404 NoSuchBucket on a download is fatal");
+	tap_ok(arch_store_read(&s, "wal/x", 0, NULL, NULL, &err) == ARCH_FATAL,
+		   "404 without the store's code (a proxy, a wrong endpoint) is fatal");
+	tap_like(err.detail, "did not say that the object does not exist", "... saying why");
 	tap_ok(arch_store_list(&s, "", collect, &names, &err) == ARCH_FATAL,
 		   "404 on a listing (no such bucket) is fatal, never \"not found\"");
 	scripted_free(&s);
 
 	scripted_init(&s, found, empty);
-	s.headers = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n"
+	s.headers = "HTTP/1.1 206 Partial Content\r\nContent-Length: 1\r\nContent-Range: bytes 0-0/42\r\n"
 		"x-amz-meta-sha256: 0123456789012345678901234567890123456789012345678901234567890123\r\n\r\n";
 	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_OK && info.size == 42,
-		   "HEAD gives the size");
+		   "a lookup gives the size from Content-Range");
 	tap_is_str(info.sha256, "0123456789012345678901234567890123456789012345678901234567890123",
 			   "... and the plaintext SHA-256 from the metadata header");
-	tap_is_str(s.log.data, "HEAD db1/wal/x?;", "HEAD of the prefixed key");
+	tap_is_str(s.log.data, "GET db1/wal/x?;", "a lookup is a (ranged) GET of the prefixed key");
 	scripted_free(&s);
 
 	/* Azure names its error in a header, also for HEAD (no body) */
@@ -338,6 +357,13 @@ test_store_operations(void)
 	arch_store_fail(&s.store, &resp, "look up \"x\"", &err);
 	tap_is_str(err.message, "could not look up \"x\": HTTP status 403 (AuthorizationFailure)",
 			   "the error code comes from x-ms-error-code when the store sends one");
+	scripted_free(&s);
+	arch_http_response_free(&resp);
+	resp.status = 404;
+	arch_buf_appendf(&resp.headers, "HTTP/1.1 404 Not Found\r\nx-ms-error-code: NoSuchBucket\r\n\r\n");
+	scripted_init(&s, found, empty);
+	tap_ok(arch_store_missing(&s.store, &resp, "x", "look up \"x\"", &err) == ARCH_FATAL,
+		   "a missing container named in x-ms-error-code is fatal");
 	scripted_free(&s);
 	arch_http_response_free(&resp);
 	arch_buf_free(&names);

@@ -279,6 +279,34 @@ sub conditional_create
 		'... and the stored object is still the first one');
 }
 
+# A mistyped bucket or container is a configuration error, never "not in
+# the archive": answering 1 would end an archive recovery early.  Only the
+# store's "no such object" is exit 1.
+sub missing_container
+{
+	my ($label, $kind, $env, $missing_repo, $good_repo) = @_;
+	my %bad = (%$env, DBOPS_ARCHIVE_REPO => $missing_repo);
+	my ($rc, $out, $err) = push_fetch(\%bad, 'wal-fetch', '000000010000000000000001', 'pg_wal/RECOVERYXLOG');
+	is($rc, 2, "$label: wal-fetch from a missing $kind exits 2, not 1");
+	like($err, qr/$kind "nosuch\w*" of repository "\Q$missing_repo\E" does not exist/, '... saying so');
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/recovery.signal", '');
+	($rc, $out, $err) = push_fetch(\%bad, 'wal-fetch', '000000010000000000000001', 'pg_wal/RECOVERYXLOG');
+	is($rc, 128, "$label: ... 128 during archive recovery");
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/standby.signal", '');
+	($rc, $out, $err) = push_fetch(\%bad, 'wal-fetch', '000000010000000000000001', 'pg_wal/RECOVERYXLOG');
+	is($rc, 3, "$label: ... 3 in standby mode");
+	unlink "$pgdata/recovery.signal", "$pgdata/standby.signal";
+	($rc, $out, $err) = push_fetch(\%bad, 'wal-push', "pg_wal/000000010000000000000001");
+	is($rc, 2, "$label: wal-push to a missing $kind exits 2");
+	($rc, $out, $err) = push_fetch({ %$env, DBOPS_ARCHIVE_REPO => $good_repo },
+		'wal-fetch', '0000000100000000000000FE', 'pg_wal/RECOVERYXLOG');
+	is($rc, 1, "$label: a missing object in an existing $kind still exits 1");
+}
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/000000010000000000000001", 'x' x 1000);
+missing_container('s3', 'bucket', \%s3_env, 's3://nosuchbucket/db1', 's3://walbucket/db1');
+missing_container('azure', 'container', \%az_env, 'azure://nosuchcontainer/db1', 'azure://walc/db1');
+unlink "$pgdata/pg_wal/000000010000000000000001";
+
 # ---------------------------------------------------------------- S3 on RGW
 
 my ($s3_primary, $s3_last) =
