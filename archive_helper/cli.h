@@ -92,6 +92,10 @@ extern ArchStatus cli_load_keyring(ArchCli *cli, ArchKeyring *ring,
 extern ArchStatus cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
 									 ArchEncodeOptions *opts, ArchError *err);
 
+/* Decoding options from the settings; opts->keys points to ring */
+extern ArchStatus cli_decode_options(ArchCli *cli, const ArchKeyring *ring,
+									 ArchDecodeOptions *opts, ArchError *err);
+
 /* The settings "parallel" (threads) and "ahead" (segments) of working ahead */
 extern ArchStatus cli_ahead_settings(ArchCli *cli, int64_t *parallel,
 									 int64_t *ahead, ArchError *err);

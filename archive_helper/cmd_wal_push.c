@@ -86,26 +86,18 @@ read_whole_file(const char *path, size_t *len)
 }
 
 /*
- * The stored object's plaintext SHA-256 (hex): from the backend's metadata
- * when it keeps it, else from the object's header.
+ * The stored object's plaintext SHA-256 (hex), from its header: store
+ * metadata may hold it too, but readers never depend on it (object.h).  An
+ * object whose header names another object is no copy of ours: corrupt.
  */
 static ArchStatus
 stored_sha256(ArchStorage *storage, const char *object, char *hex,
 			  ArchError *err)
 {
-	ArchObjectInfo info;
 	ArchBuf		head = {0};
 	ArchObjectHeader hdr;
 	ArchStatus	st;
 
-	st = arch_storage_info(storage, object, &info, err);
-	if (st != ARCH_OK)
-		return st;
-	if (info.sha256[0] != '\0')
-	{
-		strlcpy(hex, info.sha256, 65);
-		return ARCH_OK;
-	}
 	st = arch_storage_read(storage, object, ARCH_OBJECT_HEADER_MAX,
 						   arch_buf_sink, &head, err);
 	if (st == ARCH_OK)
@@ -115,6 +107,10 @@ stored_sha256(ArchStorage *storage, const char *object, char *hex,
 			arch_error(err, ARCH_CORRUPT,
 					   "archived object \"%s\" in repository \"%s\" has no valid header",
 					   object, storage->url.text);
+		else if (hdr.version > 1 && strcmp(hdr.name, object) != 0)
+			st = arch_error(err, ARCH_CORRUPT,
+							"archived object \"%s\" in repository \"%s\" was stored as \"%s\"",
+							object, storage->url.text, hdr.name);
 		else
 			arch_hex(hdr.sha256, 32, hex);
 	}

@@ -32,6 +32,8 @@ const ArchSetting arch_core_settings[] = {
 	"encryption key as \"KEY-ID HEX\" (see Key files); turns encryption on"},
 	{"encrypt-key-file", "DBOPS_ARCHIVE_ENCRYPT_KEY_FILE", NULL, NULL, false,
 	"path of a key file (mode 0600); turns encryption on"},
+	{"allow-unencrypted", "DBOPS_ARCHIVE_ALLOW_UNENCRYPTED", NULL, "off", false,
+	"with encryption keys set, also restore objects stored without encryption (on while a repository moves to encryption)"},
 	{"spool-path", "DBOPS_ARCHIVE_SPOOL_PATH", NULL, NULL, false,
 	"local directory (outside the data directory) that turns on pushing and prefetching ahead; off when unset"},
 	{"parallel", "DBOPS_ARCHIVE_PARALLEL", NULL, "2", false,
@@ -381,6 +383,32 @@ arch_config_get_int(const ArchConfig *cfg, const char *name, int64_t min,
 						  text, name, (long long) min, (long long) max);
 	*value = v;
 	return ARCH_OK;
+}
+
+ArchStatus
+arch_config_get_bool(const ArchConfig *cfg, const char *name, bool *value,
+					 ArchError *err)
+{
+	static const char *const on[] = {"on", "true", "yes", "1"};
+	static const char *const off[] = {"off", "false", "no", "0"};
+	const char *text = arch_config_get(cfg, name);
+
+	*value = false;
+	if (text == NULL)
+		return ARCH_OK;
+	for (int i = 0; i < 4; i++)
+	{
+		if (strcmp(text, on[i]) == 0)
+		{
+			*value = true;
+			return ARCH_OK;
+		}
+		if (strcmp(text, off[i]) == 0)
+			return ARCH_OK;
+	}
+	return arch_error(err, ARCH_FATAL,
+					  "invalid value \"%s\" for setting \"%s\": expected on or off",
+					  text, name);
 }
 
 ArchStatus

@@ -75,6 +75,10 @@ extern ArchStatus arch_config_get_int(const ArchConfig *cfg, const char *name,
 									  int64_t min, int64_t max, int64_t *value,
 									  ArchError *err);
 
+/* Boolean setting: on, off (or true, false, yes, no, 1, 0); false when unset */
+extern ArchStatus arch_config_get_bool(const ArchConfig *cfg, const char *name,
+									   bool *value, ArchError *err);
+
 /*
  * Size setting: a number with an optional unit (B, kB, MB, GB, TB, base
  * 1024, as in postgresql.conf); *value is 0 when the setting is unset.

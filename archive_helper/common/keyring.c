@@ -32,23 +32,32 @@ hex_value(char c)
 	return -1;
 }
 
-/* Parse one "KEY-ID HEX" line into key; false if malformed */
-static bool
-parse_key_line(const char *line, size_t len, ArchKey *key)
+bool
+arch_key_id_valid(const char *id, size_t len)
 {
-	size_t		id_len = 0;
-	const char *p;
-
-	while (id_len < len && line[id_len] != ' ' && line[id_len] != '\t')
+	if (len == 0 || len > ARCH_KEY_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
 	{
-		char		c = line[id_len];
+		char		c = id[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
 			return false;
-		id_len++;
 	}
-	if (id_len == 0 || id_len > ARCH_KEY_ID_MAX)
+	return true;
+}
+
+/* Parse one "KEY-ID HEX" line into key; false if malformed */
+static bool
+parse_key_line(const char *line, size_t len, ArchKey *key)
+{
+	size_t		id_len = strcspn(line, " \t");
+	const char *p;
+
+	if (id_len > len)
+		id_len = len;
+	if (!arch_key_id_valid(line, id_len))
 		return false;
 	memcpy(key->id, line, id_len);
 	key->id[id_len] = '\0';

@@ -7,6 +7,7 @@
 use strict;
 use warnings FATAL => 'all';
 
+use Digest::SHA qw(sha256);
 use File::Copy;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -27,8 +28,7 @@ mkdir "$pgdata/pg_wal/archive_status";
 my $seg = '000000010000000000000007';
 my $obj = "$repo_dir/wal/0000000100000000/$seg";
 my $wal = "$pgdata/pg_wal/$seg";
-my $block = 'WAL' . ('x' x 1021);
-my $segment_bytes = $block x 1024;
+my $segment_bytes = wal_segment_bytes($seg, 'WAL' . ('x' x 1021));
 PostgreSQL::Test::Utils::append_to_file($wal, $segment_bytes);
 
 sub archive { my ($e, @a) = @_; return run_archive({ env => { %env, %$e }, cwd => $pgdata }, @a); }
@@ -52,7 +52,7 @@ PostgreSQL::Test::Utils::append_to_file($wal, 'changed');
 is($rc, 4, 'different content exits 4');
 like($err, qr/WAL file "$seg" differs from the copy already in repository "\Q$repo\E"/,
 	'... naming the segment and the repository');
-is(slurp_file($obj), $stored, 'the stored object is unchanged');
+ok(slurp_file($obj) eq $stored, 'the stored object is unchanged');
 unlink $wal;
 PostgreSQL::Test::Utils::append_to_file($wal, $segment_bytes);
 
@@ -101,7 +101,7 @@ unlink "$pgdata/pg_wal/$rseg", "$pgdata/pg_wal/$nseg";
 is($rc, 1, 'wal-fetch of a missing segment exits 1');
 ($rc, $out, $err) = archive({}, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
 is($rc, 0, 'wal-fetch restores');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file($wal), 'restored bytes are the original');
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file($wal), 'restored bytes are the original');
 ok(!-e "$pgdata/pg_wal/RECOVERYXLOG.dbops.tmp", 'no temporary file left');
 
 my %gone = (DBOPS_ARCHIVE_REPO => "file://$tmp/unmounted");
@@ -162,7 +162,8 @@ my $keyfile = "$tmp/archive.key";
 PostgreSQL::Test::Utils::append_to_file($keyfile, "# dbops_archive key ring\nk2026 $key\n");
 chmod 0600, $keyfile;
 my $seg2 = '000000010000000000000008';
-copy($wal, "$pgdata/pg_wal/$seg2") or die;
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$seg2",
+	wal_segment_bytes($seg2, 'WAL' . ('x' x 1021)));
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => "$tmp/missing.key" },
 	'wal-push', "pg_wal/$seg2");
 is($rc, 2, 'missing key file: push fails with exit 2');
@@ -171,7 +172,7 @@ ok(!-e "$repo_dir/wal/0000000100000000/$seg2", '... and stores nothing');
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => $keyfile }, 'wal-push', "pg_wal/$seg2");
 is($rc, 0, 'encrypted push');
 my $enc = slurp_file("$repo_dir/wal/0000000100000000/$seg2");
-is(substr($enc, 0, 11), "DBOPSARC\x01\x01\x01", 'object header says zstd + AES-256-GCM');
+is(substr($enc, 0, 11), "DBOPSARC\x02\x01\x01", 'object header says version 2, zstd + AES-256-GCM');
 ok(index($enc, 'WALxxxx') < 0, 'no plaintext in the encrypted object');
 ($rc, $out, $err) = archive({}, 'wal-fetch', $seg2, 'pg_wal/RECOVERYXLOG');
 is($rc, 2, 'fetch of an encrypted object without a key fails (not "not found")');
@@ -179,11 +180,42 @@ like($err, qr/encrypted with key "k2026", which is not configured/, '... naming 
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY => "k2026 $key" },
 	'wal-fetch', $seg2, 'pg_wal/RECOVERYXLOG');
 is($rc, 0, 'fetch with the key from the environment');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file($wal), '... restores the plaintext');
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file("$pgdata/pg_wal/$seg2"),
+	'... restores the plaintext');
 chmod 0644, $keyfile;
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => $keyfile }, 'wal-push', "pg_wal/$seg2");
 is($rc, 2, 'key file readable by others refused');
 like($err, qr/key file ".*" is accessible by group or others/, '... saying why');
+
+# --- with a key configured, an unencrypted object is refused
+unlink "$pgdata/pg_wal/RECOVERYXLOG";
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY => "k2026 $key" },
+	'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 2, 'with a key, an unencrypted object is not restored (configuration error)');
+like($err, qr/object "wal\/0000000100000000\/$seg" is not encrypted, but encryption keys are configured/,
+	'... saying why');
+ok(!-e "$pgdata/pg_wal/RECOVERYXLOG", '... and nothing reaches PostgreSQL');
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY => "k2026 $key",
+		DBOPS_ARCHIVE_ALLOW_UNENCRYPTED => 'on' }, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 0, '... unless allow-unencrypted is on (moving a repository to encryption)');
+unlink "$pgdata/pg_wal/RECOVERYXLOG";
+
+# --- objects are bound to their names: one copied over another is refused
+my $copied = "$repo_dir/wal/0000000100000000/000000010000000000000009";
+copy($obj, $copied) or die;
+($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000009', 'pg_wal/RECOVERYXLOG');
+isnt($rc, 0, 'an object copied under another segment\'s name is not restored');
+like($err, qr/object "wal\/0000000100000000\/000000010000000000000009" was stored as "wal\/0000000100000000\/$seg"/,
+	'... naming both names');
+ok(!-e "$pgdata/pg_wal/RECOVERYXLOG", '... and nothing reaches PostgreSQL');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/recovery.signal", '');
+($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000009', 'pg_wal/RECOVERYXLOG');
+is($rc, 128, '... exit 128 during archive recovery');
+unlink "$pgdata/recovery.signal";
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/000000010000000000000009", 'other');
+($rc, $out, $err) = archive({}, 'wal-push', 'pg_wal/000000010000000000000009');
+is($rc, 4, 'a push onto a copied object reports a differing copy, exit 4');
+unlink $copied, "$pgdata/pg_wal/000000010000000000000009";
 
 # --- config files
 my $conf = "$tmp/archive.conf";
@@ -282,6 +314,48 @@ ok($node->log_contains(qr/could not restore file "$bad" from archive: child proc
 ok(!$node->log_contains(qr/restored log file "$bad"/), 'the corrupt segment was never restored');
 ok(!$node->log_contains('archive recovery complete'), 'recovery did not end early');
 $node->stop('immediate', fail_ok => 1);
+
+# An object copied over another segment's name: a real PITR that replayed
+# it would end recovery early (PostgreSQL takes the wrong page address for
+# the end of WAL) and promote a server that misses data.  The object's name
+# refuses it, and for objects of version 1, which have no name, the
+# restored segment's first page does.
+my $prev = sprintf('%s%08X', substr($bad, 0, 16), hex(substr($bad, 16)) - 1);
+my $prev_obj = "$crepo_dir/wal/" . substr($prev, 0, 16) . "/$prev";
+copy($prev_obj, $bad_obj) or die;
+my $swapped = PostgreSQL::Test::Cluster->new('swapped');
+$swapped->init_from_backup($primary, 'base');
+$swapped->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
+$swapped->set_recovery_mode;
+$swapped->start(fail_ok => 1);
+for (1 .. $PostgreSQL::Test::Utils::timeout_default)
+{
+	last unless -e $swapped->data_dir . '/postmaster.pid';
+	sleep 1;
+}
+ok(!-e $swapped->data_dir . '/postmaster.pid', 'swapped object: the server stopped');
+ok($swapped->log_contains(qr/object "wal\/[0-9A-F]+\/$bad" was stored as "wal\/[0-9A-F]+\/$prev"/),
+	'swapped object: wal-fetch refused it by its name');
+ok(!$swapped->log_contains('archive recovery complete'), 'swapped object: recovery did not end early');
+$swapped->stop('immediate', fail_ok => 1);
+
+# The same with a plain version 1 object (header of 56 bytes, raw payload,
+# as the README describes it), made here from the previous segment.
+my $pdir = "$tmp/prev";
+mkdir $pdir;
+($rc, $out, $err) = run_archive({ env => { DBOPS_ARCHIVE_REPO => $crepo }, cwd => $pdir },
+	'wal-fetch', $prev, "$pdir/$prev");
+is($rc, 0, 'the previous segment, fetched');
+my $prev_bytes = slurp_file("$pdir/$prev");
+write_object("DBOPSARC\x01\x00\x00\x00" . pack('N', 56) . pack('Q>', length($prev_bytes))
+	  . sha256($prev_bytes) . $prev_bytes);
+($rc, $out, $err) = run_archive({ env => { DBOPS_ARCHIVE_REPO => $crepo }, cwd => $pdir },
+	'wal-fetch', $bad, "$pdir/$bad");
+isnt($rc, 0, 'a version 1 object of another segment is not restored');
+like($err, qr/restored file is not WAL file "$bad": page address [0-9A-F\/]+ instead of/,
+	'... its first page names another segment');
+ok(!-e "$pdir/$bad", '... and nothing reaches PostgreSQL');
+write_object($bad_bytes);
 
 # Standby mode: wal-fetch exits 3, PostgreSQL retries, and continues once
 # the object is repaired.

@@ -34,7 +34,7 @@ mkdir "$pgdata/pg_wal";
 mkdir "$pgdata/pg_wal/archive_status";
 PostgreSQL::Test::Utils::append_to_file("$pgdata/PG_VERSION", "15\n");
 my $seg = '000000010000000000000007';
-PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$seg", 'WAL' x 4096);
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$seg", wal_segment_bytes($seg, 'WAL'));
 
 sub archive
 {

@@ -121,17 +121,21 @@ sub az_curl
 	return oracle('curl', '-sS', '-f', @curl, "$az->{endpoint}/walc/$path_query$sep$sas");
 }
 
-# Decode an object with the README's description only: the header length
-# is the big-endian uint32 at offset 12, the SHA-256 of the plaintext is at
-# offset 24, and the rest is one zstd frame.
+# Decode an object with the README's description only (format version 2):
+# the header length is the big-endian uint32 at offset 12, the SHA-256 of
+# the plaintext is at offset 24, the name's length at offset 72 and the
+# name at the end of the header, and the rest is one zstd frame.
 sub decode_object
 {
 	my ($file) = @_;
 	my $raw = slurp_file($file);
+	die "$file: not format version 2" unless substr($raw, 0, 9) eq "DBOPSARC\x02";
 	my $header_len = unpack('N', substr($raw, 12, 4));
 	my $sha = unpack('H*', substr($raw, 24, 32));
+	my $name_len = unpack('n', substr($raw, 72, 2));
+	my $name = substr($raw, $header_len - $name_len, $name_len);
 	my $plain = oracle('bash', '-c', "tail -c +@{[ $header_len + 1 ]} '$file' | zstd -d");
-	return ($plain, $sha);
+	return ($plain, $sha, $name);
 }
 
 # ---------------------------------------------------------------- round trip
@@ -275,7 +279,7 @@ sub conditional_create
 	($rc, $out, $err) = run_archive({ env => $env, cwd => $other }, 'wal-push', "pg_wal/$seg");
 	is($rc, 4, "$label: other bytes under the same name exit 4");
 	($rc, $out, $err) = push_fetch($env, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
-	is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file("$pgdata/pg_wal/$seg"),
+	ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file("$pgdata/pg_wal/$seg"),
 		'... and the stored object is still the first one');
 }
 
@@ -317,15 +321,16 @@ ok(grep({ $_ eq "db1/wal/" . substr($s3_last, 0, 16) . "/$s3_last" } @keys),
 	'awscli lists the last segment under db1/wal/TIMELINE+LOG/');
 my $s3_key = "db1/wal/" . substr($s3_last, 0, 16) . "/$s3_last";
 aws('s3api', 'get-object', '--bucket', 'walbucket', '--key', $s3_key, "$tmp/s3_object");
-my ($plain, $sha) = decode_object("$tmp/s3_object");
+my ($plain, $sha, $stored_name) = decode_object("$tmp/s3_object");
 is(length($plain), 16 * 1024 * 1024, 'object downloaded by awscli decodes to a 16 MB segment');
+is("db1/$stored_name", $s3_key, 'its header names it, without the repository prefix');
 is(sha256_hex($plain), $sha, "the decoded segment has the header's SHA-256");
 my $head = decode_json(aws('s3api', 'head-object', '--bucket', 'walbucket', '--key', $s3_key));
 is($head->{Metadata}{sha256}, $sha, 'object metadata x-amz-meta-sha256 is the plaintext SHA-256');
 my ($rc, $out, $err) = push_fetch({ DBOPS_ARCHIVE_REPO => 's3://walbucket/db1', %s3_env },
 	'wal-fetch', $s3_last, "pg_wal/$s3_last");
 is($rc, 0, 'wal-fetch of the last segment');
-is(slurp_file("$pgdata/pg_wal/$s3_last"), $plain, 'wal-fetch gives the bytes the oracle decoded');
+ok(slurp_file("$pgdata/pg_wal/$s3_last") eq $plain, 'wal-fetch gives the bytes the oracle decoded');
 conditional_create('s3', { %s3_env, DBOPS_ARCHIVE_REPO => 's3://walbucket/cc' }, $s3_last);
 
 my $s3_resumed = store_outage('s3', $s3_primary, "$tmp/rgw", 'rgw-stop-gateway', 'rgw-start-gateway');
@@ -366,7 +371,7 @@ $head = decode_json(aws('s3api', 'head-object', '--bucket', 'walbucket', '--key'
 like($head->{ETag}, qr/-4"$/, 'the object was stored as a 4-part multipart upload');
 is($head->{Metadata}{sha256}, $sha, '... with the SHA-256 metadata');
 ($rc, $out, $err) = push_fetch(\%mp_env, 'wal-fetch', $s3_last, 'pg_wal/RECOVERYXLOG');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), $plain, '... and fetches back identical');
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq $plain, '... and fetches back identical');
 ($rc, $out, $err) = push_fetch(\%mp_env, 'wal-push', "pg_wal/$s3_last");
 is($rc, 0, 'identical re-push of a multipart object exits 0');
 my $uploads = aws('s3api', 'list-multipart-uploads', '--bucket', 'walbucket');
@@ -402,7 +407,8 @@ my ($az_primary, $az_last) = round_trip('azure', 'azure://walc/db1',
 
 my $az_key = "db1/wal/" . substr($az_last, 0, 16) . "/$az_last";
 az_curl($az_key, '-o', "$tmp/az_object");
-($plain, $sha) = decode_object("$tmp/az_object");
+($plain, $sha, $stored_name) = decode_object("$tmp/az_object");
+is("db1/$stored_name", $az_key, 'the blob\'s header names it');
 is(length($plain), 16 * 1024 * 1024, 'blob downloaded with curl and a SAS decodes to a 16 MB segment');
 is(sha256_hex($plain), $sha, "the decoded segment has the header's SHA-256");
 my $props = az_curl($az_key, '-I');
@@ -446,7 +452,7 @@ my $blocks = az_curl("blocks/wal/" . substr($s3_last, 0, 16) . "/$s3_last?blockl
 my $nblocks = () = $blocks =~ /<Block>/g;
 ok($nblocks >= 16, "the blob was committed from $nblocks blocks");
 ($rc, $out, $err) = push_fetch(\%blk_env, 'wal-fetch', $s3_last, 'pg_wal/RECOVERYXLOG');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file("$pgdata/pg_wal/$s3_last"),
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file("$pgdata/pg_wal/$s3_last"),
 	'... and fetches back identical');
 
 # TLS on the second Azurite.
