@@ -67,6 +67,8 @@ extern void cmd_wal_fetch_help(const char *progname);
 extern int	cmd_wal_fetch_usage_exit(void);
 extern int	cmd_check(ArchCli *cli);
 extern void cmd_check_help(const char *progname);
+extern int	cmd_cleanup(ArchCli *cli);
+extern void cmd_cleanup_help(const char *progname);
 
 /*
  * Load the config file and apply the command-line settings.  Each command

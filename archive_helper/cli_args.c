@@ -25,6 +25,8 @@ const ArchCommand cli_commands[] = {
 	cmd_wal_fetch, cmd_wal_fetch_help, cmd_wal_fetch_usage_exit},
 	{"check", "", 0, "test the configuration and the repository",
 	cmd_check, cmd_check_help, NULL},
+	{"cleanup", "", 0, "remove leftovers of interrupted writes from the repository",
+	cmd_cleanup, cmd_cleanup_help, NULL},
 	{NULL}
 };
 

@@ -18,6 +18,9 @@
  * segments that PostgreSQL has already marked .ready after its own, and
  * leaves a marker for each (spool.h), so the later calls return at once.
  *
+ * Now and then a push also removes what killed pushes left in the
+ * directory it wrote to (push_sweep).
+ *
  * archive_helper/cmd_wal_push.c
  *
  *-------------------------------------------------------------------------
@@ -27,6 +30,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -307,6 +311,47 @@ done:
 	return st;
 }
 
+/*
+ * wal-push sweeps the directory it wrote to after one segment in this many
+ * (and after every other kind of file): often enough that leftovers of
+ * killed pushes do not pile up, rarely enough that the listing it costs on
+ * an object store does not slow archiving down.
+ */
+#define PUSH_SWEEP_EVERY 16
+
+/*
+ * Remove what interrupted writes left where file_name was stored, older
+ * than cleanup-grace (cmd_cleanup.c does the whole repository).  Archiving
+ * does not depend on it: a failure, a 403 included, is a WARNING.
+ */
+static void
+push_sweep(ArchCli *cli, ArchStorage **repo, const char *file_name)
+{
+	char	   *dir = arch_wal_object_name(file_name);
+	int64_t		grace;
+	int			removed = 0;
+	ArchError	err;
+	ArchStatus	st;
+
+	/* the object's directory: "wal/0000000100000000/" or "wal/" */
+	strrchr(dir, '/')[1] = '\0';
+	st = arch_config_get_duration(cli->cfg, "cleanup-grace", &grace, &err);
+	if (st == ARCH_OK && grace >= 0 && *repo == NULL)
+		st = cli_open_repo(cli, repo, &err);
+	if (st == ARCH_OK && grace >= 0)
+		st = arch_storage_cleanup(*repo, dir, time(NULL) - grace, &removed, &err);
+	if (st != ARCH_OK)
+	{
+		pg_log_warning("%s", err.message);
+		pg_log_warning_detail("Leftovers of interrupted writes stay in the repository until a later sweep or \"dbops_archive cleanup\"; WAL file \"%s\" is archived all the same.",
+							  file_name);
+	}
+	else if (removed > 0)
+		pg_log_info("removed %d leftover%s of interrupted writes under \"%s\" in repository \"%s\"",
+					removed, removed == 1 ? "" : "s", dir, (*repo)->url.text);
+	pg_free(dir);
+}
+
 /* One call's batch: the file PostgreSQL asked for, then ready ones ahead */
 typedef struct PushBatch
 {
@@ -459,6 +504,8 @@ cmd_wal_push(ArchCli *cli)
 	parallel_run((int) parallel, njobs, push_job, &b);
 
 	st = b.status[0];
+	if (st == ARCH_OK && (wal.kind != ARCH_WAL_SEGMENT || wal.seg % PUSH_SWEEP_EVERY == 0))
+		push_sweep(cli, &b.repos[0], file_name);
 	if (st == ARCH_OK)
 		rc = ARCH_EXIT_OK;
 	else if (st == ARCH_EXISTS)

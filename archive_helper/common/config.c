@@ -40,6 +40,8 @@ const ArchSetting arch_core_settings[] = {
 	"threads that push or fetch segments at once, with spool-path"},
 	{"ahead", "DBOPS_ARCHIVE_AHEAD", NULL, "8", false,
 	"segments one call pushes (those ready in pg_wal) or prefetches beyond its own, with spool-path"},
+	{"cleanup-grace", "DBOPS_ARCHIVE_CLEANUP_GRACE", NULL, "24h", false,
+	"age (s, min, h, d) after which leftovers of interrupted writes are removed by wal-push and cleanup; off: wal-push leaves them"},
 	{"archive-push-queue-max", "DBOPS_ARCHIVE_PUSH_QUEUE_MAX", NULL, NULL, false,
 	"drop WAL from the archive, with a WARNING, when a push fails and pg_wal holds more than this many bytes awaiting archiving; off when unset"},
 	{NULL}
@@ -409,6 +411,43 @@ arch_config_get_bool(const ArchConfig *cfg, const char *name, bool *value,
 	return arch_error(err, ARCH_FATAL,
 					  "invalid value \"%s\" for setting \"%s\": expected on or off",
 					  text, name);
+}
+
+ArchStatus
+arch_config_get_duration(const ArchConfig *cfg, const char *name,
+						 int64_t *seconds, ArchError *err)
+{
+	static const struct
+	{
+		const char *unit;
+		int64_t		factor;
+	}			units[] = {
+		{"", 1}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}
+	};
+	const char *text = arch_config_get(cfg, name);
+	char	   *end;
+	long long	v;
+
+	*seconds = -1;
+	if (text == NULL || strcmp(text, "off") == 0)
+		return ARCH_OK;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno == 0 && end != text && isdigit((unsigned char) text[0]))
+	{
+		while (*end == ' ')
+			end++;
+		/* at most ten years, far from any overflow of a time_t sum */
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strcmp(end, units[i].unit) == 0 && v <= 3650LL * 86400 / units[i].factor)
+			{
+				*seconds = v * units[i].factor;
+				return ARCH_OK;
+			}
+	}
+	arch_error(err, ARCH_FATAL, "invalid value \"%s\" for setting \"%s\"", text, name);
+	return arch_error_detail(err, ARCH_FATAL,
+							 "Give a duration with an optional unit (s, min, h or d), at most ten years, or off.");
 }
 
 ArchStatus

@@ -80,6 +80,14 @@ extern ArchStatus arch_config_get_bool(const ArchConfig *cfg, const char *name,
 									   bool *value, ArchError *err);
 
 /*
+ * Duration setting: a number with an optional unit (s, min, h, d; seconds
+ * when none), at most ten years; *seconds is -1 for "off" or unset.
+ */
+extern ArchStatus arch_config_get_duration(const ArchConfig *cfg,
+										   const char *name, int64_t *seconds,
+										   ArchError *err);
+
+/*
  * Size setting: a number with an optional unit (B, kB, MB, GB, TB, base
  * 1024, as in postgresql.conf); *value is 0 when the setting is unset.
  */

@@ -191,3 +191,13 @@ arch_storage_remove(ArchStorage *storage, const char *name, ArchError *err)
 {
 	return storage->driver->remove(storage->state, name, err);
 }
+
+ArchStatus
+arch_storage_cleanup(ArchStorage *storage, const char *prefix, time_t before,
+					 int *removed, ArchError *err)
+{
+	*removed = 0;
+	if (storage->driver->cleanup == NULL)
+		return ARCH_OK;
+	return storage->driver->cleanup(storage->state, prefix, before, removed, err);
+}

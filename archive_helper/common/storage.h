@@ -54,6 +54,8 @@
 #ifndef ARCH_STORAGE_H
 #define ARCH_STORAGE_H
 
+#include <time.h>
+
 #include "status.h"
 
 /*
@@ -181,6 +183,16 @@ typedef struct ArchStorageDriver
 						 ArchListCallback callback, void *arg, ArchError *err);
 	/* a missing object is ARCH_NOT_FOUND */
 	ArchStatus	(*remove) (void *state, const char *name, ArchError *err);
+
+	/*
+	 * Optional: remove what interrupted writes left under prefix (their
+	 * temporary files, unfinished multipart uploads) that was started at
+	 * the time "before" or earlier, and count it in *removed.  Only the
+	 * repository's own names are touched.  NULL when a backend leaves
+	 * nothing behind that would not expire by itself.
+	 */
+	ArchStatus	(*cleanup) (void *state, const char *prefix, time_t before,
+							int *removed, ArchError *err);
 } ArchStorageDriver;
 
 /* The drivers (storage_<scheme>.c); the registry in storage.c lists them */
@@ -239,5 +251,9 @@ extern ArchStatus arch_storage_list(ArchStorage *storage, const char *prefix,
 									ArchError *err);
 extern ArchStatus arch_storage_remove(ArchStorage *storage, const char *name,
 									  ArchError *err);
+/* The driver's cleanup, or nothing to do (*removed 0) */
+extern ArchStatus arch_storage_cleanup(ArchStorage *storage, const char *prefix,
+									   time_t before, int *removed,
+									   ArchError *err);
 
 #endif							/* ARCH_STORAGE_H */

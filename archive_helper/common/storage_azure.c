@@ -377,4 +377,6 @@ const ArchStorageDriver arch_storage_azure_driver = {
 	.info = arch_store_info,
 	.list = arch_store_list,
 	.remove = arch_store_delete,
+	/* uncommitted blocks expire by themselves (after seven days) */
+	.cleanup = NULL,
 };

@@ -369,6 +369,46 @@ test_store_operations(void)
 	arch_buf_free(&names);
 }
 
+static void
+test_uploads(void)
+{
+	static const char *page =
+		"<ListMultipartUploadsResult><Bucket>walbucket</Bucket>"
+		"<Upload><Key>db1/wal/a</Key><UploadId>2~x&amp;y</UploadId>"
+		"<Initiated>2026-12-04T07:35:46.000Z</Initiated></Upload>"
+		"<Upload><Key>db1/wal/b</Key><UploadId>2~z</UploadId>"
+		"<Initiated>1970-01-01T00:00:10Z</Initiated></Upload>"
+		"<IsTruncated>true</IsTruncated><NextKeyMarker>db1/wal/b</NextKeyMarker>"
+		"<NextUploadIdMarker>2~z</NextUploadIdMarker></ListMultipartUploadsResult>";
+	S3Upload   *ups = NULL;
+	int			n = 0;
+	char	   *next_key;
+	char	   *next_id;
+	time_t		t;
+	ArchError	err;
+
+	tap_ok(s3_uploads_parse(page, &ups, &n, &next_key, &next_id, &err) == ARCH_OK && n == 2,
+		   "list of multipart uploads: two uploads");
+	tap_ok(n == 2 && strcmp(ups[0].key, "db1/wal/a") == 0 &&
+		   strcmp(ups[0].upload_id, "2~x&y") == 0 && ups[0].initiated == 1796369746 &&
+		   ups[1].initiated == 10, "... keys, ids (entities decoded) and dates");
+	tap_ok(next_key && next_id && strcmp(next_key, "db1/wal/b") == 0 &&
+		   strcmp(next_id, "2~z") == 0, "... and the markers of the next page");
+	s3_uploads_free(ups, n);
+	arch_free(next_key);
+	arch_free(next_id);
+	ups = NULL;
+	n = 0;
+	tap_ok(s3_uploads_parse("<Upload><Key>k</Key><UploadId>i</UploadId></Upload>", &ups, &n,
+							&next_key, &next_id, &err) == ARCH_FATAL,
+		   "an upload without a date is refused");
+	tap_ok(s3_uploads_parse("<IsTruncated>true</IsTruncated>", &ups, &n, &next_key, &next_id,
+							&err) == ARCH_FATAL, "a truncated page without markers is refused");
+	s3_uploads_free(ups, n);
+	tap_ok(!s3_time_parse("2026-12-04T07:35:46+01:00", &t) && !s3_time_parse("2026-13-04T07:35:46Z", &t) &&
+		   !s3_time_parse("yesterday", &t), "dates other than UTC ISO 8601 are refused");
+}
+
 int
 main(void)
 {
@@ -379,5 +419,6 @@ main(void)
 	test_status();
 	test_upload();
 	test_store_operations();
+	test_uploads();
 	return tap_done();
 }

@@ -182,6 +182,24 @@ test_config(void)
 	tap_ok(arch_config_get_size(cfg, "archive-push-queue-max", &size, &err) == ARCH_FATAL,
 		   "size with an unknown unit refused");
 
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_OK && i == 86400,
+		   "duration default 24h");
+	arch_config_set_option(cfg, "cleanup-grace", "90 min", &err);
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_OK && i == 5400,
+		   "duration with a unit");
+	arch_config_set_option(cfg, "cleanup-grace", "off", &err);
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_OK && i == -1,
+		   "duration off");
+	arch_config_set_option(cfg, "cleanup-grace", "99999999999d", &err);
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_FATAL,
+		   "a duration beyond ten years is refused");
+	arch_config_set_option(cfg, "allow-unencrypted", "yes", &err);
+	tap_ok(arch_config_get_bool(cfg, "allow-unencrypted", &secret, &err) == ARCH_OK && secret,
+		   "boolean yes");
+	arch_config_set_option(cfg, "allow-unencrypted", "maybe", &err);
+	tap_ok(arch_config_get_bool(cfg, "allow-unencrypted", &secret, &err) == ARCH_FATAL,
+		   "boolean maybe refused");
+
 	tap_ok(arch_config_set_option(cfg, "encrypt-key", "k1 00", &err) == ARCH_FATAL,
 		   "a secret is refused on the command line");
 	tap_like(err.detail, "DBOPS_ARCHIVE_ENCRYPT_KEY", "... with a hint at its variable");

@@ -9,6 +9,8 @@ use warnings FATAL => 'all';
 
 use Digest::SHA qw(sha256);
 use File::Copy;
+use IPC::Run;
+use Time::HiRes;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -95,6 +97,62 @@ is($rc, 3, '... while a new segment fails (exit 3, not killed by SIGXFSZ)');
 like($err, qr/could not write .*File too large/, '... saying why');
 is(scalar(my @t = glob("$full_dir/wal/*/*.dbops.tmp.*")), 0, '... and leaves no temporary file');
 unlink "$pgdata/pg_wal/$rseg", "$pgdata/pg_wal/$nseg";
+
+# --- leftovers of a push killed mid-write are removed once older than
+# cleanup-grace: by "dbops_archive cleanup", and by a later push into the
+# same directory (one segment in 16).
+my $sweep_dir = "$tmp/sweep";
+mkdir $sweep_dir;
+my %sweep = (DBOPS_ARCHIVE_REPO => "file://$sweep_dir", DBOPS_ARCHIVE_COMPRESS => 'none');
+my $kseg = '0000000100000000000000B0';
+my $kdir = "$sweep_dir/wal/0000000100000000";
+# 64 MiB written and synced: time enough to catch the temporary file
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$kseg", "\0" x (64 << 20));
+my @leftover;
+for my $try (1 .. 50)
+{
+	local %ENV = (%ENV, %sweep);
+	my $h = IPC::Run::start([ archive_bin(), 'wal-push', "pg_wal/$kseg" ],
+		init => sub { chdir $pgdata or die }, '<', \undef, '>', \my $o, '2>', \my $e);
+	while ($h->pumpable && !(@leftover = glob("$kdir/$kseg.dbops.tmp.*")))
+	{
+		Time::HiRes::usleep(500);
+	}
+	$h->signal('KILL') if @leftover;
+	$h->finish;
+	last if @leftover && -e $leftover[0];
+	# it finished first: try again
+	@leftover = ();
+	unlink "$kdir/$kseg";
+}
+is(scalar(@leftover), 1, 'a push killed (SIGKILL) mid-write leaves its temporary file');
+ok(!-e "$kdir/$kseg", '... and no object under the name');
+($rc, $out, $err) = archive(\%sweep, 'cleanup');
+is($rc, 0, 'cleanup of a repository with a fresh leftover');
+like($out, qr/removed 0 leftovers of interrupted writes older than 24h from repository "file:\/\/\Q$sweep_dir\E"/,
+	'... removes nothing younger than cleanup-grace (default 24h): a write may be in progress');
+ok(-e $leftover[0], '... the temporary file is still there');
+utime(time - 2 * 86400, time - 2 * 86400, $leftover[0]);
+PostgreSQL::Test::Utils::append_to_file("$kdir/$kseg.dbops.tmp.4000000", 'a fresh one');
+($rc, $out, $err) = archive(\%sweep, 'cleanup');
+like($out, qr/removed 1 leftover of interrupted writes/, 'cleanup removes it once older than cleanup-grace');
+ok(!-e $leftover[0] && -e "$kdir/$kseg.dbops.tmp.4000000", '... and only that one');
+# a later push sweeps the directory it writes to
+my $old_tmp = "$kdir/0000000100000000000000B1.dbops.tmp.4000001";
+PostgreSQL::Test::Utils::append_to_file($old_tmp, 'left by a killed push');
+utime(time - 2 * 86400, time - 2 * 86400, $old_tmp);
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/0000000100000000000000B1", 'x' x 100);
+($rc, $out, $err) = archive(\%sweep, 'wal-push', 'pg_wal/0000000100000000000000B1');
+ok($rc == 0 && -e $old_tmp, 'a push of a segment not due for a sweep (B1) leaves it');
+($rc, $out, $err) = archive(\%sweep, 'wal-push', "pg_wal/$kseg");
+is($rc, 0, 'the push of B0 (one segment in 16) succeeds');
+ok(!-e $old_tmp, '... and removed the old leftover in its directory');
+like($err, qr/removed 1 leftover of interrupted writes under "wal\/0000000100000000\/"/, '... saying so');
+($rc, $out, $err) = archive({ %sweep, DBOPS_ARCHIVE_CLEANUP_GRACE => '3 fortnights' }, 'cleanup');
+is($rc, 2, 'an invalid cleanup-grace is a configuration error');
+($rc, $out, $err) = archive({ %sweep, DBOPS_ARCHIVE_CLEANUP_GRACE => 'off' }, 'cleanup');
+is($rc, 2, 'cleanup with cleanup-grace off is refused');
+unlink "$pgdata/pg_wal/$kseg", "$pgdata/pg_wal/0000000100000000000000B1";
 
 # --- fetch: missing is 1; other failures depend on the recovery mode
 ($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000099', 'pg_wal/RECOVERYXLOG');

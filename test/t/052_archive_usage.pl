@@ -46,7 +46,8 @@ sub archive
 my %commands = (
 	'wal-push'  => ["pg_wal/$seg"],
 	'wal-fetch' => [ $seg, 'pg_wal/RECOVERYXLOG' ],
-	'check'     => []);
+	'check'     => [],
+	'cleanup'   => []);
 my ($rc, $out, $err);
 
 # ---------------------------------------------------------------- usage

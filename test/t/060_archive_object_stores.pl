@@ -377,6 +377,61 @@ is($rc, 0, 'identical re-push of a multipart object exits 0');
 my $uploads = aws('s3api', 'list-multipart-uploads', '--bucket', 'walbucket');
 unlike($uploads, qr/"UploadId"/, 'no multipart upload left open');
 
+# Unfinished multipart uploads of the repository (what a push or a backup
+# killed mid-upload leaves) are aborted once older than cleanup-grace, by
+# "cleanup" and by a push (one segment in 16); nobody else's, not even
+# those of a repository whose prefix starts the same.
+sub start_upload
+{
+	my ($key) = @_;
+	my $id = decode_json(aws('s3api', 'create-multipart-upload', '--bucket', 'walbucket',
+			'--key', $key))->{UploadId};
+	aws('s3api', 'upload-part', '--bucket', 'walbucket', '--key', $key, '--part-number', '1',
+		'--upload-id', $id, '--body', "$pgdata/pg_wal/$s3_last");
+	return $id;
+}
+sub open_uploads
+{
+	my $json = aws('s3api', 'list-multipart-uploads', '--bucket', 'walbucket');
+	return () if $json !~ /\S/;
+	return sort map { $_->{Key} } @{ decode_json($json)->{Uploads} || [] };
+}
+start_upload('db1/wal/0000000100000000/0000000100000000000000C1');
+my %foreign = ('other/wal/x' => start_upload('other/wal/x'), 'db10/wal/x' => start_upload('db10/wal/x'));
+my %clean_env = (%s3_env, DBOPS_ARCHIVE_REPO => 's3://walbucket/db1');
+($rc, $out, $err) = push_fetch(\%clean_env, 'cleanup');
+is($rc, 0, 'cleanup on RGW') or diag($err);
+like($out, qr/removed 0 leftovers/, '... keeps uploads younger than cleanup-grace (24h)');
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' }, 'cleanup');
+like($out, qr/removed 1 leftover of interrupted writes/, 'with cleanup-grace 0 the unfinished upload is aborted');
+is(join(' ', open_uploads()), 'db10/wal/x other/wal/x', "... and only the repository's own");
+start_upload('db1/wal/0000000100000000/0000000100000000000000C3');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/0000000100000000000000C0", 'x' x 100);
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' },
+	'wal-push', 'pg_wal/0000000100000000000000C0');
+is($rc, 0, 'a push of segment C0 (one in 16)');
+like($err, qr/removed 1 leftover of interrupted writes under "wal\/0000000100000000\/"/,
+	'... aborted the unfinished upload in its directory');
+is(join(' ', open_uploads()), 'db10/wal/x other/wal/x', '... as listed by awscli');
+# Least privilege: without the right to list uploads the sweep fails, and
+# the push does not.
+aws('s3api', 'put-bucket-policy', '--bucket', 'walbucket', '--policy',
+	encode_json({ Version => '2012-10-17', Statement => [ { Effect => 'Deny',
+				Principal => '*', Action => 's3:ListBucketMultipartUploads',
+				Resource => 'arn:aws:s3:::walbucket' } ] }));
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/0000000100000000000000D0", 'x' x 100);
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' },
+	'wal-push', 'pg_wal/0000000100000000000000D0');
+is($rc, 0, 'a push whose sweep is refused (403) succeeds');
+like($err, qr/warning: could not list the multipart uploads under "wal\/0000000100000000\/".*HTTP status 403/,
+	'... with a WARNING');
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' }, 'cleanup');
+is($rc, 2, '... while the cleanup command itself fails, exit 2');
+aws('s3api', 'delete-bucket-policy', '--bucket', 'walbucket');
+aws('s3api', 'abort-multipart-upload', '--bucket', 'walbucket', '--key', $_,
+	'--upload-id', $foreign{$_}) for sort keys %foreign;
+unlink map { "$pgdata/pg_wal/0000000100000000000000$_" } qw(C0 D0);
+
 # TLS with a self-signed certificate: verification is on by default.
 my %tls_env = (%s3_env, DBOPS_ARCHIVE_REPO => 's3://walbucket/tls',
 	AWS_ENDPOINT_URL => $rgw->{tls_endpoint});
