@@ -35,6 +35,7 @@
 
 #include "cli.h"
 #include "common/logging.h"
+#include "local_file.h"
 #include "parallel.h"
 #include "spool.h"
 #include "wal_name.h"
@@ -48,45 +49,6 @@ cmd_wal_push_help(const char *progname)
 	printf("Exit status: 0 stored durably (or already stored, identical),\n"
 		   "2 configuration, 3 storage failure (PostgreSQL retries),\n"
 		   "4 the archived copy differs (it is left unchanged).\n");
-}
-
-/* Read a whole file; NULL with errno set on failure */
-static char *
-read_whole_file(const char *path, size_t *len)
-{
-	int			fd = open(path, O_RDONLY | PG_BINARY, 0);
-	struct stat st;
-	char	   *data;
-	size_t		done = 0;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0)
-	{
-		close(fd);
-		return NULL;
-	}
-	data = pg_malloc(st.st_size > 0 ? st.st_size : 1);
-	while (done < (size_t) st.st_size)
-	{
-		ssize_t		n = read(fd, data + done, st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-		{
-			int			saved = n < 0 ? errno : EIO;
-
-			pg_free(data);
-			close(fd);
-			errno = saved;
-			return NULL;
-		}
-		done += n;
-	}
-	close(fd);
-	*len = done;
-	return data;
 }
 
 /*
@@ -235,12 +197,13 @@ push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
 	ArchError	err;
 	ArchStatus	st;
 
-	data = read_whole_file(path, &len);
-	if (data == NULL)
+	/* a segment is 1 GiB at most (initdb --wal-segsize) */
+	st = arch_read_local_file(path, "WAL file", (size_t) 1 << 30, &data, &len,
+							  NULL, NULL, &err);
+	if (st != ARCH_OK)
 	{
 		/* our own input: PostgreSQL retries, so not a configuration error */
-		st = arch_error(&err, ARCH_TRANSIENT, "could not read WAL file \"%s\": %s",
-						path, strerror(errno));
+		st = ARCH_TRANSIENT;
 		goto done;
 	}
 	/* the worker's repository, opened once and reused for its next files */

@@ -19,6 +19,8 @@
 #include "local_file.h"
 #include "secret.h"
 
+#define lengthof(array) (sizeof(array) / sizeof((array)[0]))
+
 const ArchSetting arch_core_settings[] = {
 	{"repo", "DBOPS_ARCHIVE_REPO", NULL, NULL, false,
 	"repository URL: file:///path, s3://bucket/prefix or azure://container/prefix"},
@@ -413,37 +415,57 @@ arch_config_get_bool(const ArchConfig *cfg, const char *name, bool *value,
 					  text, name);
 }
 
+/* A unit a number may carry, and what it multiplies the number by */
+typedef struct ArchUnit
+{
+	const char *unit;
+	uint64_t	factor;
+} ArchUnit;
+
+/*
+ * "NUMBER", "NUMBER UNIT" or "NUMBERUNIT" with one of the nunits units
+ * ("" for none), the product at most max: true and *value, else false.
+ */
+static bool
+arch_parse_with_unit(const char *text, const ArchUnit *units, int nunits,
+					 uint64_t max, uint64_t *value)
+{
+	char	   *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0 || end == text || !isdigit((unsigned char) text[0]))
+		return false;
+	while (*end == ' ')
+		end++;
+	for (int i = 0; i < nunits; i++)
+		if (strcmp(end, units[i].unit) == 0 && v <= max / units[i].factor)
+		{
+			*value = (uint64_t) v * units[i].factor;
+			return true;
+		}
+	return false;
+}
+
 ArchStatus
 arch_config_get_duration(const ArchConfig *cfg, const char *name,
 						 int64_t *seconds, ArchError *err)
 {
-	static const struct
-	{
-		const char *unit;
-		int64_t		factor;
-	}			units[] = {
+	static const ArchUnit units[] = {
 		{"", 1}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}
 	};
 	const char *text = arch_config_get(cfg, name);
-	char	   *end;
-	long long	v;
+	uint64_t	v;
 
 	*seconds = -1;
 	if (text == NULL || strcmp(text, "off") == 0)
 		return ARCH_OK;
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno == 0 && end != text && isdigit((unsigned char) text[0]))
+	/* at most ten years, far from any overflow of a time_t difference */
+	if (arch_parse_with_unit(text, units, lengthof(units), 3650 * 86400, &v))
 	{
-		while (*end == ' ')
-			end++;
-		/* at most ten years, far from any overflow of a time_t sum */
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (strcmp(end, units[i].unit) == 0 && v <= 3650LL * 86400 / units[i].factor)
-			{
-				*seconds = v * units[i].factor;
-				return ARCH_OK;
-			}
+		*seconds = (int64_t) v;
+		return ARCH_OK;
 	}
 	arch_error(err, ARCH_FATAL, "invalid value \"%s\" for setting \"%s\"", text, name);
 	return arch_error_detail(err, ARCH_FATAL,
@@ -454,33 +476,15 @@ ArchStatus
 arch_config_get_size(const ArchConfig *cfg, const char *name, uint64_t *value,
 					 ArchError *err)
 {
-	static const struct
-	{
-		const char *unit;
-		int			shift;
-	}			units[] = {
-		{"", 0}, {"B", 0}, {"kB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40}
+	static const ArchUnit units[] = {
+		{"", 1}, {"B", 1}, {"kB", (uint64_t) 1 << 10}, {"MB", (uint64_t) 1 << 20},
+		{"GB", (uint64_t) 1 << 30}, {"TB", (uint64_t) 1 << 40}
 	};
 	const char *text = arch_config_get(cfg, name);
-	char	   *end;
-	unsigned long long v;
 
 	*value = 0;
-	if (text == NULL)
+	if (text == NULL || arch_parse_with_unit(text, units, lengthof(units), UINT64_MAX, value))
 		return ARCH_OK;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno == 0 && end != text && isdigit((unsigned char) text[0]))
-	{
-		while (*end == ' ')
-			end++;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (strcmp(end, units[i].unit) == 0 && v <= (UINT64_MAX >> units[i].shift))
-			{
-				*value = (uint64_t) v << units[i].shift;
-				return ARCH_OK;
-			}
-	}
 	arch_error(err, ARCH_FATAL, "invalid value \"%s\" for setting \"%s\"",
 			   text, name);
 	return arch_error_detail(err, ARCH_FATAL,

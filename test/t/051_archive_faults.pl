@@ -352,19 +352,34 @@ sub write_object
 }
 write_object($bad_bytes);
 
-# Archive recovery: wal-fetch exits 128 and PostgreSQL stops.
-my $node = PostgreSQL::Test::Cluster->new('recovery');
-$node->init_from_backup($primary, 'base');
-$node->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
-$node->set_recovery_mode;
-$node->start(fail_ok => 1);
-# the startup process's FATAL ends the postmaster
-for (1 .. $PostgreSQL::Test::Utils::timeout_default)
+# Has the node's postmaster gone?  The startup process's FATAL (restore_command
+# exited 128) ends it; waits up to the tests' default timeout.
+sub stopped
 {
-	last unless -e $node->data_dir . '/postmaster.pid';
-	sleep 1;
+	my ($node) = @_;
+	for (1 .. $PostgreSQL::Test::Utils::timeout_default)
+	{
+		return 1 unless -e $node->data_dir . '/postmaster.pid';
+		sleep 1;
+	}
+	return 0;
 }
-ok(!-e $node->data_dir . '/postmaster.pid', 'the server stopped');
+
+# A node in archive recovery from the base backup, through wal-fetch
+sub recovering_node
+{
+	my ($name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init_from_backup($primary, 'base');
+	$node->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
+	$node->set_recovery_mode;
+	$node->start(fail_ok => 1);
+	return $node;
+}
+
+# Archive recovery: wal-fetch exits 128 and PostgreSQL stops.
+my $node = recovering_node('recovery');
+ok(stopped($node), 'the server stopped');
 ok($node->log_contains(qr/object "wal\/[0-9A-F]+\/$bad" is corrupt/),
 	'wal-fetch found the corrupt object');
 ok($node->log_contains(qr/could not restore file "$bad" from archive: child process exited with exit code 128/),
@@ -381,17 +396,8 @@ $node->stop('immediate', fail_ok => 1);
 my $prev = sprintf('%s%08X', substr($bad, 0, 16), hex(substr($bad, 16)) - 1);
 my $prev_obj = "$crepo_dir/wal/" . substr($prev, 0, 16) . "/$prev";
 copy($prev_obj, $bad_obj) or die;
-my $swapped = PostgreSQL::Test::Cluster->new('swapped');
-$swapped->init_from_backup($primary, 'base');
-$swapped->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
-$swapped->set_recovery_mode;
-$swapped->start(fail_ok => 1);
-for (1 .. $PostgreSQL::Test::Utils::timeout_default)
-{
-	last unless -e $swapped->data_dir . '/postmaster.pid';
-	sleep 1;
-}
-ok(!-e $swapped->data_dir . '/postmaster.pid', 'swapped object: the server stopped');
+my $swapped = recovering_node('swapped');
+ok(stopped($swapped), 'swapped object: the server stopped');
 ok($swapped->log_contains(qr/object "wal\/[0-9A-F]+\/$bad" was stored as "wal\/[0-9A-F]+\/$prev"/),
 	'swapped object: wal-fetch refused it by its name');
 ok(!$swapped->log_contains('archive recovery complete'), 'swapped object: recovery did not end early');
