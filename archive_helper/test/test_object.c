@@ -211,7 +211,9 @@ test_round_trips(const ArchKeyring *ring)
 										sizes[s], &enc, NULL, &err) == ARCH_OK;
 				ok = ok && decode("wal/x/000000010000000000000001", ring, enc.data,
 								  enc.len, 777, &dec, &err) == ARCH_OK;
-				ok = ok && dec.len == sizes[s] && memcmp(dec.data, plain, sizes[s]) == 0;
+				/* nothing reaches the sink for an empty file: no buffer at all */
+				ok = ok && dec.len == sizes[s] &&
+					(sizes[s] == 0 || memcmp(dec.data, plain, sizes[s]) == 0);
 				snprintf(name, sizeof(name), "round trip: %s, %s, %zu bytes",
 						 c ? "zstd" : "no compression", e ? "encrypted" : "plain", sizes[s]);
 				if (!tap_ok(ok, name))
