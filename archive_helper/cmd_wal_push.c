@@ -28,7 +28,6 @@
 #include "postgres_fe.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>

@@ -159,25 +159,18 @@ arch_endpoint_parse(const char *setting, const char *text, bool allow_path,
 		host = text + 7;
 	else
 		host = NULL;
-	slash = host ? host + strcspn(host, "/") : NULL;
-	if (host == NULL || slash == host)
+	slash = host ? host + strcspn(host, "/") : text;
+	/* a trailing slash is no path */
+	plen = strlen(slash);
+	while (plen > 0 && slash[plen - 1] == '/')
+		plen--;
+	if (host == NULL || slash == host || (plen > 0 && !allow_path))
 	{
 		arch_error(err, ARCH_FATAL, "invalid endpoint URL \"%s\" in setting \"%s\"",
 				   text, setting);
 		return arch_error_detail(err, ARCH_FATAL,
 								 "An endpoint URL looks like http://host:port or https://host%s.",
 								 allow_path ? ", with an optional path" : ", without a path");
-	}
-	/* a trailing slash is no path */
-	plen = strlen(slash);
-	while (plen > 0 && slash[plen - 1] == '/')
-		plen--;
-	if (plen > 0 && !allow_path)
-	{
-		arch_error(err, ARCH_FATAL, "invalid endpoint URL \"%s\" in setting \"%s\"",
-				   text, setting);
-		return arch_error_detail(err, ARCH_FATAL,
-								 "An endpoint URL looks like http://host:port or https://host, without a path.");
 	}
 	*origin = arch_alloc(slash - text + 1);
 	memcpy(*origin, text, slash - text);
