@@ -75,7 +75,10 @@ for suite in $suites; do
 		fi ;;
 	fuzz)
 		echo "== sanitizers and fuzz smoke (archive_helper)"
-		if ! (cd "$tree/archive_helper" && as_pg make -s unit-test-asan fuzz-smoke </dev/null); then
+		# clang compiles the helper again: it needs the system's pg_config for
+		# the server headers (the private installation's has none)
+		if ! (cd "$tree/archive_helper" &&
+				as_pg make -s PG_CONFIG="$bindir/pg_config" unit-test-asan fuzz-smoke </dev/null); then
 			failed="$failed fuzz"
 		fi ;;
 	tap)
