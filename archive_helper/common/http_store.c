@@ -157,17 +157,13 @@ arch_store_info(void *state, const char *name, ArchObjectInfo *info,
 		char	   *range = arch_http_header(&resp, "Content-Range");
 		char	   *length = arch_http_header(&resp, "Content-Length");
 		char	   *total = range ? strchr(range, '/') : NULL;
-		char	   *sha = arch_http_header(&resp, store->type->meta_sha256);
 
 		if (resp.status == 206)
 			info->size = total ? strtoull(total + 1, NULL, 10) : 0;
 		else
 			info->size = length ? strtoull(length, NULL, 10) : 0;
-		if (sha && strlen(sha) == 64)
-			memcpy(info->sha256, sha, 65);
 		arch_free(range);
 		arch_free(length);
-		arch_free(sha);
 	}
 	arch_http_response_free(&resp);
 	arch_free(what);

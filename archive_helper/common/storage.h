@@ -108,13 +108,13 @@ typedef struct ArchConfig ArchConfig;
 /* Value of a setting (option > environment > file > default), or NULL */
 extern const char *arch_config_get(const ArchConfig *cfg, const char *name);
 
-/* What a driver knows about a stored object */
+/*
+ * What a driver knows about a stored object.  (Store metadata may hold the
+ * plaintext SHA-256 too, but readers never depend on it: object.h.)
+ */
 typedef struct ArchObjectInfo
 {
 	uint64_t	size;			/* stored bytes */
-	char		sha256[65];		/* plaintext SHA-256 (hex) from the object's
-								 * metadata, "" when the backend keeps none:
-								 * callers then read the object header */
 } ArchObjectInfo;
 
 typedef struct ArchWriteOptions

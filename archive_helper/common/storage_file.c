@@ -479,8 +479,6 @@ file_info(void *state, const char *name, ArchObjectInfo *info, ArchError *err)
 	if (rc != 0)
 		return file_missing(fs, errno, "stat", name, err);
 	info->size = st.st_size;
-	/* a plain directory keeps no metadata: callers read the header */
-	info->sha256[0] = '\0';
 	return ARCH_OK;
 }
 
