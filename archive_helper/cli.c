@@ -105,6 +105,16 @@ cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
 }
 
 ArchStatus
+cli_decode_options(ArchCli *cli, const ArchKeyring *ring,
+				   ArchDecodeOptions *opts, ArchError *err)
+{
+	memset(opts, 0, sizeof(ArchDecodeOptions));
+	opts->keys = ring;
+	return arch_config_get_bool(cli->cfg, "allow-unencrypted",
+								&opts->allow_unencrypted, err);
+}
+
+ArchStatus
 cli_ahead_settings(ArchCli *cli, int64_t *parallel, int64_t *ahead,
 				   ArchError *err)
 {

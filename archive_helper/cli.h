@@ -46,18 +46,29 @@ typedef struct ArchCli
 typedef struct ArchCommand
 {
 	const char *name;
-	const char *args;			/* e.g. "%p", for usage lines */
+	const char *args;			/* e.g. "PATH", for usage lines */
+	int			nargs;			/* exactly this many arguments */
 	const char *summary;
 	int			(*run) (ArchCli *cli);
 	void		(*help) (const char *progname);
+
+	/*
+	 * Exit code for a usage error (logged already), or NULL for
+	 * ARCH_EXIT_CONFIG.  wal-fetch must not answer 2, "not in the archive"
+	 * to PostgreSQL, during archive recovery.
+	 */
+	int			(*usage_exit) (void);
 } ArchCommand;
 
 extern int	cmd_wal_push(ArchCli *cli);
 extern void cmd_wal_push_help(const char *progname);
 extern int	cmd_wal_fetch(ArchCli *cli);
 extern void cmd_wal_fetch_help(const char *progname);
+extern int	cmd_wal_fetch_usage_exit(void);
 extern int	cmd_check(ArchCli *cli);
 extern void cmd_check_help(const char *progname);
+extern int	cmd_cleanup(ArchCli *cli);
+extern void cmd_cleanup_help(const char *progname);
 
 /*
  * Load the config file and apply the command-line settings.  Each command
@@ -82,6 +93,10 @@ extern ArchStatus cli_load_keyring(ArchCli *cli, ArchKeyring *ring,
 /* Encoding options from the settings; opts->key points into ring */
 extern ArchStatus cli_encode_options(ArchCli *cli, const ArchKeyring *ring,
 									 ArchEncodeOptions *opts, ArchError *err);
+
+/* Decoding options from the settings; opts->keys points to ring */
+extern ArchStatus cli_decode_options(ArchCli *cli, const ArchKeyring *ring,
+									 ArchDecodeOptions *opts, ArchError *err);
 
 /* The settings "parallel" (threads) and "ahead" (segments) of working ahead */
 extern ArchStatus cli_ahead_settings(ArchCli *cli, int64_t *parallel,

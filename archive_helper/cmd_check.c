@@ -44,6 +44,7 @@ check_repo(ArchCli *cli, ArchStorage *storage, const ArchKeyring *ring,
 		   ArchError *err)
 {
 	ArchEncodeOptions opts;
+	ArchDecodeOptions dopts;
 	char		host[256] = "localhost";
 	char	   *name;
 	char	   *plain;
@@ -55,6 +56,8 @@ check_repo(ArchCli *cli, ArchStorage *storage, const ArchKeyring *ring,
 	ArchStatus	st;
 
 	st = cli_encode_options(cli, ring, &opts, err);
+	if (st == ARCH_OK)
+		st = cli_decode_options(cli, ring, &dopts, err);
 	if (st != ARCH_OK)
 		return st;
 	gethostname(host, sizeof(host) - 1);
@@ -69,7 +72,7 @@ check_repo(ArchCli *cli, ArchStorage *storage, const ArchKeyring *ring,
 	}
 	if (st == ARCH_OK)
 	{
-		decoder = arch_decoder_begin(name, ring, arch_buf_sink, &back);
+		decoder = arch_decoder_begin(name, &dopts, arch_buf_sink, &back);
 		st = arch_storage_read(storage, name, 0, arch_decoder_sink, decoder, err);
 		if (st == ARCH_OK)
 			st = arch_decoder_end(decoder, NULL, err);
@@ -106,11 +109,6 @@ cmd_check(ArchCli *cli)
 	ArchError	err;
 	ArchStatus	st;
 
-	if (cli->argc != 0)
-	{
-		pg_log_error("check takes no arguments");
-		return ARCH_EXIT_CONFIG;
-	}
 	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
 		st = cli_open_repo(cli, &storage, &err);

@@ -17,8 +17,9 @@
  *	- in standby mode (standby.signal) it exits 3: a standby retries.
  *
  * The object is decoded into %p.dbops.tmp and renamed to %p only after its
- * size and SHA-256 matched the header, so PostgreSQL never reads bytes
- * that failed verification.
+ * size and SHA-256 matched the header, its header named the object asked
+ * for, and a segment's first page named %f (wal_page.h), so PostgreSQL
+ * never reads bytes that failed verification or belong to another file.
  *
  * With spool-path set, fetching a segment also fetches the next ones, on
  * parallel threads and verified in the same way, into the spool; the later
@@ -39,8 +40,10 @@
 #include "cli.h"
 #include "common/logging.h"
 #include "parallel.h"
+#include "port/pg_crc32c.h"
 #include "spool.h"
 #include "wal_name.h"
+#include "wal_page.h"
 
 typedef enum FetchMode
 {
@@ -80,15 +83,19 @@ fetch_mode(void)
 	return FETCH_NO_RECOVERY;
 }
 
+/*
+ * The exit code of a failure that has been logged.  Only NOT_FOUND may
+ * answer "not in the archive"; anything else must not end a recovery.
+ */
 static int
-fetch_failed(FetchMode mode, ArchStatus st, const char *file_name)
+fetch_failed(FetchMode mode, ArchStatus st)
 {
 	if (st == ARCH_NOT_FOUND)
 		return ARCH_EXIT_NOT_FOUND;
 	if (mode == FETCH_ARCHIVE_RECOVERY)
 	{
-		pg_log_error_hint("Exit code %d stops archive recovery on purpose: \"%s\" may exist but could not be restored, and ending recovery here would lose data. Fix the cause and start the server again.",
-						  ARCH_EXIT_ABORT_RECOVERY, file_name);
+		pg_log_error_hint("Exit code %d stops archive recovery on purpose: the file may exist but could not be restored, and ending recovery here would lose data. Fix the cause and start the server again.",
+						  ARCH_EXIT_ABORT_RECOVERY);
 		return ARCH_EXIT_ABORT_RECOVERY;
 	}
 	if (mode == FETCH_STANDBY)
@@ -96,16 +103,50 @@ fetch_failed(FetchMode mode, ArchStatus st, const char *file_name)
 	return st == ARCH_FATAL ? ARCH_EXIT_CONFIG : ARCH_EXIT_TRANSIENT;
 }
 
+/*
+ * A command line that is not understood is a configuration error like any
+ * other: exit 2 would read as "not in the archive" and end a recovery.
+ */
+int
+cmd_wal_fetch_usage_exit(void)
+{
+	return fetch_failed(fetch_mode(), ARCH_FATAL);
+}
+
+/* What pg_control in the working directory says, 0 when unknown */
+typedef struct FetchControl
+{
+	uint64		seg_size;
+	uint64		sysid;
+} FetchControl;
+
+/* Where a fetched object's plaintext goes: the temporary file */
+typedef struct FetchSink
+{
+	int			fd;
+	uint8_t		start[WAL_PAGE_CHECK_LEN];	/* its first bytes, for the page check */
+	size_t		have;
+	uint64		size;
+} FetchSink;
+
 /* ArchSink writing the plaintext to the temporary file */
 static ArchStatus
 fetch_write_sink(void *arg, const void *data, size_t len, ArchError *err)
 {
-	int			fd = *(int *) arg;
+	FetchSink  *fs = arg;
 	const char *p = data;
 
+	if (fs->have < sizeof(fs->start))
+	{
+		size_t		take = Min(len, sizeof(fs->start) - fs->have);
+
+		memcpy(fs->start + fs->have, data, take);
+		fs->have += take;
+	}
+	fs->size += len;
 	while (len > 0)
 	{
-		ssize_t		n = write(fd, p, len);
+		ssize_t		n = write(fs->fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -118,26 +159,34 @@ fetch_write_sink(void *arg, const void *data, size_t len, ArchError *err)
 	return ARCH_OK;
 }
 
-/* Decode object into tmp_path; verify; everything or an error */
+/*
+ * Decode the object of file_name into tmp_path and verify it: the object
+ * format's checks, then the restored segment's first page against
+ * file_name.  Everything or an error.
+ */
 static ArchStatus
-fetch_object(ArchStorage *storage, const char *object, const ArchKeyring *ring,
+fetch_object(ArchStorage *storage, const char *file_name, const char *object,
+			 const ArchDecodeOptions *dopts, const FetchControl *control,
 			 const char *tmp_path, ArchError *err)
 {
-	int			fd;
+	FetchSink	fs = {0};
 	ArchDecoder *decoder;
 	ArchStatus	st;
 
-	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, 0600);
-	if (fd < 0)
+	fs.fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, 0600);
+	if (fs.fd < 0)
 		return arch_error(err, ARCH_TRANSIENT, "could not create file \"%s\": %s",
 						  tmp_path, strerror(errno));
-	decoder = arch_decoder_begin(object, ring, fetch_write_sink, &fd);
+	decoder = arch_decoder_begin(object, dopts, fetch_write_sink, &fs);
 	st = arch_storage_read(storage, object, 0, arch_decoder_sink, decoder, err);
 	if (st == ARCH_OK)
 		st = arch_decoder_end(decoder, NULL, err);
 	else
 		arch_decoder_free(decoder);
-	if (close(fd) != 0 && st == ARCH_OK)
+	if (st == ARCH_OK)
+		st = wal_page_check(file_name, fs.start, fs.have, fs.size,
+							control->seg_size, control->sysid, err);
+	if (close(fs.fd) != 0 && st == ARCH_OK)
 		st = arch_error(err, ARCH_TRANSIENT, "could not close file \"%s\": %s",
 						tmp_path, strerror(errno));
 	return st;
@@ -149,7 +198,8 @@ fetch_object(ArchStorage *storage, const char *object, const ArchKeyring *ring,
  * here if still NULL and reused for the caller's next files.
  */
 static ArchStatus
-fetch_file(ArchCli *cli, const ArchKeyring *ring, ArchStorage **repo,
+fetch_file(ArchCli *cli, const ArchDecodeOptions *dopts,
+		   const FetchControl *control, ArchStorage **repo,
 		   const char *file_name, const char *tmp, const char *final,
 		   ArchError *err)
 {
@@ -158,7 +208,7 @@ fetch_file(ArchCli *cli, const ArchKeyring *ring, ArchStorage **repo,
 
 	st = *repo ? ARCH_OK : cli_open_repo(cli, repo, err);
 	if (st == ARCH_OK)
-		st = fetch_object(*repo, object, ring, tmp, err);
+		st = fetch_object(*repo, file_name, object, dopts, control, tmp, err);
 	if (st == ARCH_OK && rename(tmp, final) != 0)
 		st = arch_error(err, ARCH_TRANSIENT, "could not rename file \"%s\" to \"%s\": %s",
 						tmp, final, strerror(errno));
@@ -172,7 +222,8 @@ fetch_file(ArchCli *cli, const ArchKeyring *ring, ArchStorage **repo,
 typedef struct FetchBatch
 {
 	ArchCli    *cli;
-	const ArchKeyring *ring;
+	const ArchDecodeOptions *dopts;
+	const FetchControl *control;
 	char	  **names;
 	char	  **tmps;
 	char	  **finals;
@@ -186,8 +237,8 @@ fetch_job(void *arg, int i, int worker)
 {
 	FetchBatch *b = arg;
 
-	b->status[i] = fetch_file(b->cli, b->ring, &b->repos[worker], b->names[i],
-							  b->tmps[i], b->finals[i], &b->errors[i]);
+	b->status[i] = fetch_file(b->cli, b->dopts, b->control, &b->repos[worker],
+							  b->names[i], b->tmps[i], b->finals[i], &b->errors[i]);
 }
 
 /* Are dir and the directory of path on one file system? */
@@ -207,24 +258,34 @@ same_file_system(const char *dir, const char *path)
 }
 
 /*
- * The WAL segment size from pg_control in the working directory, or 0.
- * Read by hand: the frontend get_controlfile() exits on errors, and an
- * exit code of our own choosing matters here.
+ * The segment size and system identifier from pg_control in the working
+ * directory (restore_command runs in the data directory), zeros when there
+ * is none or it does not pass its CRC.  Read by hand: the frontend
+ * get_controlfile() exits on errors, and an exit code of our own choosing
+ * matters here.
  */
-static uint64
-fetch_segment_size(void)
+static void
+fetch_read_control(FetchControl *control)
 {
-	ControlFileData control;
+	ControlFileData data;
 	int			fd = open(XLOG_CONTROL_FILE, O_RDONLY | PG_BINARY, 0);
 	bool		ok;
+	pg_crc32c	crc;
 
+	memset(control, 0, sizeof(FetchControl));
 	if (fd < 0)
-		return 0;
-	ok = read(fd, &control, sizeof(control)) == sizeof(control);
+		return;
+	ok = read(fd, &data, sizeof(data)) == sizeof(data);
 	close(fd);
-	if (!ok || !arch_wal_segment_size_valid(control.xlog_seg_size))
-		return 0;
-	return control.xlog_seg_size;
+	if (!ok)
+		return;
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &data, offsetof(ControlFileData, crc));
+	FIN_CRC32C(crc);
+	if (!EQ_CRC32C(crc, data.crc) || !arch_wal_segment_size_valid(data.xlog_seg_size))
+		return;
+	control->seg_size = data.xlog_seg_size;
+	control->sysid = data.system_identifier;
 }
 
 int
@@ -235,51 +296,46 @@ cmd_wal_fetch(ArchCli *cli)
 	const char *dest;
 	ArchWalName wal;
 	ArchKeyring ring;
+	ArchDecodeOptions dopts;
+	FetchControl control;
 	FetchBatch	b = {0};
 	char	   *spool = NULL;
 	int64_t		parallel = 1;
 	int64_t		ahead = 0;
-	uint64		seg_size;
 	int			njobs = 1;
 	ArchError	err;
 	ArchStatus	st;
 	int			rc = ARCH_EXIT_OK;
 
-	if (cli->argc != 2)
-	{
-		pg_log_error("wal-fetch takes two arguments, the WAL file name (%%f) and the path to restore it to (%%p)");
-		pg_log_error_hint("Try \"%s wal-fetch --help\" for more information.", cli->progname);
-		return fetch_failed(mode, ARCH_FATAL, "?");
-	}
+	/* cli_parse_args checked the number of arguments */
 	file_name = cli->argv[0];
 	dest = cli->argv[1];
 	if (!arch_wal_parse(file_name, &wal))
 	{
 		pg_log_error("\"%s\" is not the name of a WAL file", file_name);
-		return fetch_failed(mode, ARCH_FATAL, file_name);
+		return fetch_failed(mode, ARCH_FATAL);
 	}
 
 	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
+		st = cli_decode_options(cli, &ring, &dopts, &err);
+	if (st == ARCH_OK)
 		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
+	/* only segments are prefetched */
+	if (st == ARCH_OK && wal.kind == ARCH_WAL_SEGMENT)
+		st = spool_dir(cli, "fetch", &spool, &err);
 	if (st != ARCH_OK)
 	{
 		cli_log_error(&err);
 		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
 		arch_keyring_free(&ring);
-		return fetch_failed(mode, st, file_name);
+		return fetch_failed(mode, st);
 	}
 
 	/* prefetched by an earlier call: verified already, just move it */
-	if (wal.kind == ARCH_WAL_SEGMENT)
-		spool = spool_dir(cli, "fetch");
 	if (spool != NULL)
 	{
-		char	   *spooled = psprintf("%s/%s", spool, file_name);
-		bool		moved = rename(spooled, dest) == 0;
-
-		pg_free(spooled);
-		if (moved)
+		if (spool_take(spool, file_name, dest))
 		{
 			pg_log_debug("WAL file \"%s\" was prefetched", file_name);
 			goto done;
@@ -295,11 +351,13 @@ cmd_wal_fetch(ArchCli *cli)
 		}
 	}
 
-	seg_size = spool ? fetch_segment_size() : 0;
-	if (seg_size == 0)
+	/* the next segments' names need the segment size */
+	fetch_read_control(&control);
+	if (spool == NULL || control.seg_size == 0)
 		ahead = 0;
 	b.cli = cli;
-	b.ring = &ring;
+	b.dopts = &dopts;
+	b.control = &control;
 	b.names = pg_malloc0(sizeof(char *) * (ahead + 1));
 	b.tmps = pg_malloc0(sizeof(char *) * (ahead + 1));
 	b.finals = pg_malloc0(sizeof(char *) * (ahead + 1));
@@ -313,7 +371,8 @@ cmd_wal_fetch(ArchCli *cli)
 	{
 		b.names[njobs] = pg_malloc(ARCH_WAL_SEGMENT_NAME_LEN + 1);
 		arch_wal_segment_name(b.names[njobs], wal.timeline,
-							  arch_wal_segno(&wal, seg_size) + njobs, seg_size);
+							  arch_wal_segno(&wal, control.seg_size) + njobs,
+							  control.seg_size);
 		b.tmps[njobs] = psprintf("%s/.%s.tmp", spool, b.names[njobs]);
 		b.finals[njobs] = psprintf("%s/%s", spool, b.names[njobs]);
 	}
@@ -331,7 +390,7 @@ cmd_wal_fetch(ArchCli *cli)
 		pg_log_error_detail("WAL file \"%s\" was not restored.", file_name);
 	}
 	if (st != ARCH_OK)
-		rc = fetch_failed(mode, st, file_name);
+		rc = fetch_failed(mode, st);
 
 	for (int i = 0; i < njobs; i++)
 	{

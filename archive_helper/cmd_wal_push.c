@@ -18,6 +18,9 @@
  * segments that PostgreSQL has already marked .ready after its own, and
  * leaves a marker for each (spool.h), so the later calls return at once.
  *
+ * Now and then a push also removes what killed pushes left in the
+ * directory it wrote to (push_sweep).
+ *
  * archive_helper/cmd_wal_push.c
  *
  *-------------------------------------------------------------------------
@@ -25,12 +28,13 @@
 #include "postgres_fe.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "common/logging.h"
+#include "local_file.h"
 #include "parallel.h"
 #include "spool.h"
 #include "wal_name.h"
@@ -46,78 +50,32 @@ cmd_wal_push_help(const char *progname)
 		   "4 the archived copy differs (it is left unchanged).\n");
 }
 
-/* Read a whole file; NULL with errno set on failure */
-static char *
-read_whole_file(const char *path, size_t *len)
-{
-	int			fd = open(path, O_RDONLY | PG_BINARY, 0);
-	struct stat st;
-	char	   *data;
-	size_t		done = 0;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0)
-	{
-		close(fd);
-		return NULL;
-	}
-	data = pg_malloc(st.st_size > 0 ? st.st_size : 1);
-	while (done < (size_t) st.st_size)
-	{
-		ssize_t		n = read(fd, data + done, st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-		{
-			int			saved = n < 0 ? errno : EIO;
-
-			pg_free(data);
-			close(fd);
-			errno = saved;
-			return NULL;
-		}
-		done += n;
-	}
-	close(fd);
-	*len = done;
-	return data;
-}
-
 /*
- * The stored object's plaintext SHA-256 (hex): from the backend's metadata
- * when it keeps it, else from the object's header.
+ * The stored object's plaintext SHA-256 (hex), from its header: store
+ * metadata may hold it too, but readers never depend on it (object.h).  An
+ * object whose header names another object is no copy of ours: corrupt.
  */
 static ArchStatus
 stored_sha256(ArchStorage *storage, const char *object, char *hex,
 			  ArchError *err)
 {
-	ArchObjectInfo info;
 	ArchBuf		head = {0};
 	ArchObjectHeader hdr;
-	size_t		needed;
 	ArchStatus	st;
 
-	st = arch_storage_info(storage, object, &info, err);
-	if (st != ARCH_OK)
-		return st;
-	if (info.sha256[0] != '\0')
-	{
-		strlcpy(hex, info.sha256, 65);
-		return ARCH_OK;
-	}
 	st = arch_storage_read(storage, object, ARCH_OBJECT_HEADER_MAX,
 						   arch_buf_sink, &head, err);
 	if (st == ARCH_OK)
 	{
-		st = arch_header_decode((uint8_t *) head.data, head.len, &hdr, &needed, err);
-		if (st == ARCH_NOT_FOUND)
-			st = arch_error(err, ARCH_CORRUPT, "truncated object header");
+		st = arch_header_decode((uint8_t *) head.data, head.len, &hdr, err);
 		if (st != ARCH_OK)
 			arch_error(err, ARCH_CORRUPT,
 					   "archived object \"%s\" in repository \"%s\" has no valid header",
 					   object, storage->url.text);
+		else if (hdr.version > 1 && strcmp(hdr.name, object) != 0)
+			st = arch_error(err, ARCH_CORRUPT,
+							"archived object \"%s\" in repository \"%s\" was stored as \"%s\"",
+							object, storage->url.text, hdr.name);
 		else
 			arch_hex(hdr.sha256, 32, hex);
 	}
@@ -171,6 +129,12 @@ drop_for_queue_max(ArchCli *cli, const char *path, const char *file_name)
 	char	   *wal_dir;
 	int64		queued;
 
+	/*
+	 * Without a configuration (the config file could not be loaded) the
+	 * limit is unknown, and WAL is only ever dropped on purpose.
+	 */
+	if (cli->cfg == NULL)
+		return false;
 	if (arch_config_get_size(cli->cfg, "archive-push-queue-max", &max, &err) != ARCH_OK)
 	{
 		cli_log_error(&err);
@@ -232,12 +196,13 @@ push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
 	ArchError	err;
 	ArchStatus	st;
 
-	data = read_whole_file(path, &len);
-	if (data == NULL)
+	/* a segment is 1 GiB at most (initdb --wal-segsize) */
+	st = arch_read_local_file(path, "WAL file", (size_t) 1 << 30, &data, &len,
+							  NULL, NULL, &err);
+	if (st != ARCH_OK)
 	{
 		/* our own input: PostgreSQL retries, so not a configuration error */
-		st = arch_error(&err, ARCH_TRANSIENT, "could not read WAL file \"%s\": %s",
-						path, strerror(errno));
+		st = ARCH_TRANSIENT;
 		goto done;
 	}
 	/* the worker's repository, opened once and reused for its next files */
@@ -254,16 +219,30 @@ push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
 	wopts.size = encoded.len;
 	wopts.sha256 = sha_hex;
 	st = arch_storage_put(storage, object, &wopts, encoded.data, encoded.len, &err);
-	if (st == ARCH_EXISTS)
+
+	/*
+	 * The name is taken, or the write failed (a full or read-only
+	 * repository, a store refusing writes).  Either way, a copy stored by an
+	 * earlier call with the same plaintext means the file is archived: a
+	 * repository with no room left must not stall a cluster whose every
+	 * segment is already safe.  A failed write with no copy keeps its own
+	 * error.
+	 */
+	if (st != ARCH_OK)
 	{
-		st = stored_sha256(storage, object, stored_hex, &err);
-		if (st == ARCH_OK && strcmp(stored_hex, sha_hex) == 0)
+		ArchError	lookup_err;
+		ArchStatus	lookup = stored_sha256(storage, object, stored_hex, &lookup_err);
+
+		if (lookup == ARCH_OK && strcmp(stored_hex, sha_hex) == 0)
 		{
+			if (st != ARCH_EXISTS)
+				pg_log_debug("%s", err.message);
 			if (!quiet)
 				pg_log_info("WAL file \"%s\" is already in repository \"%s\" with identical content",
 							file_name, storage->url.text);
+			st = ARCH_OK;
 		}
-		else if (st == ARCH_OK)
+		else if (lookup == ARCH_OK)
 		{
 			st = ARCH_EXISTS;
 			if (!quiet)
@@ -276,6 +255,11 @@ push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
 			}
 			goto done;
 		}
+		else if (st == ARCH_EXISTS)
+		{
+			st = lookup;
+			err = lookup_err;
+		}
 	}
 
 done:
@@ -287,6 +271,47 @@ done:
 	arch_buf_free(&encoded);
 	pg_free(object);
 	return st;
+}
+
+/*
+ * wal-push sweeps the directory it wrote to after one segment in this many
+ * (and after every other kind of file): often enough that leftovers of
+ * killed pushes do not pile up, rarely enough that the listing it costs on
+ * an object store does not slow archiving down.
+ */
+#define PUSH_SWEEP_EVERY 16
+
+/*
+ * Remove what interrupted writes left where file_name was stored, older
+ * than cleanup-grace (cmd_cleanup.c does the whole repository).  Archiving
+ * does not depend on it: a failure, a 403 included, is a WARNING.
+ */
+static void
+push_sweep(ArchCli *cli, ArchStorage **repo, const char *file_name)
+{
+	char	   *dir = arch_wal_object_name(file_name);
+	int64_t		grace;
+	int			removed = 0;
+	ArchError	err;
+	ArchStatus	st;
+
+	/* the object's directory: "wal/0000000100000000/" or "wal/" */
+	strrchr(dir, '/')[1] = '\0';
+	st = arch_config_get_duration(cli->cfg, "cleanup-grace", &grace, &err);
+	if (st == ARCH_OK && grace >= 0 && *repo == NULL)
+		st = cli_open_repo(cli, repo, &err);
+	if (st == ARCH_OK && grace >= 0)
+		st = arch_storage_cleanup(*repo, dir, time(NULL) - grace, &removed, &err);
+	if (st != ARCH_OK)
+	{
+		pg_log_warning("%s", err.message);
+		pg_log_warning_detail("Leftovers of interrupted writes stay in the repository until a later sweep or \"dbops_archive cleanup\"; WAL file \"%s\" is archived all the same.",
+							  file_name);
+	}
+	else if (removed > 0)
+		pg_log_info("removed %d leftover%s of interrupted writes under \"%s\" in repository \"%s\"",
+					removed, removed == 1 ? "" : "s", dir, (*repo)->url.text);
+	pg_free(dir);
 }
 
 /* One call's batch: the file PostgreSQL asked for, then ready ones ahead */
@@ -389,12 +414,7 @@ cmd_wal_push(ArchCli *cli)
 	ArchStatus	st;
 	int			rc;
 
-	if (cli->argc != 1)
-	{
-		pg_log_error("wal-push takes one argument, the path of the WAL file (%%p)");
-		pg_log_error_hint("Try \"%s wal-push --help\" for more information.", cli->progname);
-		return ARCH_EXIT_CONFIG;
-	}
+	/* cli_parse_args checked the number of arguments */
 	path = cli->argv[0];
 	file_name = last_dir_separator(path) ? last_dir_separator(path) + 1 : path;
 	if (!arch_wal_parse(file_name, &wal))
@@ -408,6 +428,8 @@ cmd_wal_push(ArchCli *cli)
 		st = cli_encode_options(cli, &ring, &opts, &err);
 	if (st == ARCH_OK)
 		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
+	if (st == ARCH_OK)
+		st = spool_dir(cli, "push", &spool, &err);
 	if (st != ARCH_OK)
 	{
 		cli_log_error(&err);
@@ -422,7 +444,6 @@ cmd_wal_push(ArchCli *cli)
 		strcpy(wal_dir, ".");
 
 	/* pushed ahead by an earlier call: nothing left to do */
-	spool = spool_dir(cli, "push");
 	if (spool != NULL && spool_push_done(spool, path, file_name))
 	{
 		pg_log_debug("WAL file \"%s\" was pushed ahead", file_name);
@@ -445,6 +466,8 @@ cmd_wal_push(ArchCli *cli)
 	parallel_run((int) parallel, njobs, push_job, &b);
 
 	st = b.status[0];
+	if (st == ARCH_OK && (wal.kind != ARCH_WAL_SEGMENT || wal.seg % PUSH_SWEEP_EVERY == 0))
+		push_sweep(cli, &b.repos[0], file_name);
 	if (st == ARCH_OK)
 		rc = ARCH_EXIT_OK;
 	else if (st == ARCH_EXISTS)

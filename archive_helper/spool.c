@@ -20,29 +20,38 @@
 
 #include "common/file_perm.h"
 #include "common/logging.h"
+#include "local_file.h"
 #include "spool.h"
 
-char *
-spool_dir(ArchCli *cli, const char *kind)
+ArchStatus
+spool_dir(ArchCli *cli, const char *kind, char **dir, ArchError *err)
 {
 	const char *base = arch_config_get(cli->cfg, "spool-path");
 	const char *repo = arch_config_get(cli->cfg, "repo");
 	uint8_t		sha[32];
 	char		hex[65];
-	char	   *dir;
 
+	*dir = NULL;
 	if (base == NULL || repo == NULL)
-		return NULL;
+		return ARCH_OK;
+	/* judged before anything is created there */
+	if (cli->data_dir != NULL && arch_path_is_under(base, cli->data_dir))
+	{
+		arch_error(err, ARCH_FATAL, "spool-path \"%s\" is inside the data directory \"%s\"",
+				   base, cli->data_dir);
+		return arch_error_detail(err, ARCH_FATAL,
+								 "Every base backup would copy the spool. Choose a directory outside the data directory.");
+	}
 	arch_sha256(repo, strlen(repo), sha);
 	arch_hex(sha, 8, hex);
-	dir = psprintf("%s/%s-%s", base, kind, hex);
-	if (pg_mkdir_p(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
+	*dir = psprintf("%s/%s-%s", base, kind, hex);
+	if (pg_mkdir_p(*dir, pg_dir_create_mode) != 0 && errno != EEXIST)
 	{
-		pg_log_warning("could not create spool directory \"%s\": %m", dir);
-		pg_free(dir);
-		return NULL;
+		pg_log_warning("could not create spool directory \"%s\": %m", *dir);
+		pg_free(*dir);
+		*dir = NULL;
 	}
-	return dir;
+	return ARCH_OK;
 }
 
 void
@@ -104,25 +113,53 @@ bool
 spool_push_done(const char *dir, const char *path, const char *file_name)
 {
 	char		marker[MAXPGPATH];
-	char		line[256];
+	char	   *line;
+	size_t		len;
 	char		stamp[64];
 	char	   *space;
-	FILE	   *f;
+	bool		absent;
 	bool		done = false;
+	ArchError	err;
 
 	snprintf(marker, sizeof(marker), "%s/%s.pushed", dir, file_name);
-	f = fopen(marker, "r");
-	if (f == NULL)
+	if (arch_read_local_file(marker, "spool file", 256, &line, &len, NULL,
+							 &absent, &err) != ARCH_OK)
+	{
+		/* no marker is routine; anything else in its place is refused */
+		if (!absent)
+		{
+			pg_log_warning("%s", err.message);
+			pg_log_warning_detail("The WAL file is pushed again.");
+			unlink(marker);
+		}
 		return false;
-	if (fgets(line, sizeof(line), f) != NULL &&
-		(space = strchr(line, ' ')) != NULL &&
+	}
+	if ((space = strchr(line, ' ')) != NULL &&
 		spool_stamp(path, stamp, sizeof(stamp)))
 	{
 		line[strcspn(line, "\n")] = '\0';
 		/* the file must be exactly the one that was pushed */
 		done = strcmp(space + 1, stamp) == 0;
 	}
-	fclose(f);
+	pg_free(line);
 	unlink(marker);
 	return done;
+}
+
+bool
+spool_take(const char *dir, const char *file_name, const char *dest)
+{
+	char	   *spooled = psprintf("%s/%s", dir, file_name);
+	struct stat st;
+	bool		moved = false;
+
+	if (lstat(spooled, &st) == 0)
+	{
+		if (!S_ISREG(st.st_mode))
+			pg_log_warning("spool file \"%s\" is not a regular file: not used", spooled);
+		else
+			moved = rename(spooled, dest) == 0;
+	}
+	pg_free(spooled);
+	return moved;
 }

@@ -21,11 +21,13 @@
 #include "cli.h"
 
 /*
- * <spool-path>/<kind>-<hash of the repository URL>, created if need be;
- * NULL when spool-path is unset (or the directory cannot be made, which
- * is logged and only turns working ahead off).
+ * *dir = <spool-path>/<kind>-<hash of the repository URL>, created if need
+ * be; NULL when spool-path is unset (or the directory cannot be made, which
+ * is logged and only turns working ahead off).  ARCH_FATAL when spool-path
+ * lies inside the data directory, where base backups would copy it.
  */
-extern char *spool_dir(ArchCli *cli, const char *kind);
+extern ArchStatus spool_dir(ArchCli *cli, const char *kind, char **dir,
+							ArchError *err);
 
 /* Remove every file in dir */
 extern void spool_clear(const char *dir);
@@ -39,5 +41,14 @@ extern void spool_push_mark(const char *dir, const char *path,
 							const char *file_name, const char *sha_hex);
 extern bool spool_push_done(const char *dir, const char *path,
 							const char *file_name);
+
+/*
+ * Move the prefetched file_name from dir to dest; false when there is none.
+ * Only a regular file is ever handed on: a FIFO or link that took its
+ * place would hang or mislead PostgreSQL.  Spool entries that are not
+ * regular files are refused with a WARNING, and spool_clear removes them.
+ */
+extern bool spool_take(const char *dir, const char *file_name,
+					   const char *dest);
 
 #endif							/* ARCH_SPOOL_H */

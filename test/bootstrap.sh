@@ -17,8 +17,12 @@ npm_needed=no
 case "$mode" in
 	demo) ;;
 	test)
-		# TAP harness, object stores (Ceph RGW, Azurite), oracles, memory checks
-		pkgs="$pkgs libipc-run-perl radosgw ceph-mon ceph-osd awscli jq valgrind openssl python3"
+		# TAP harness, object stores (Ceph RGW, Azurite), oracles, memory checks;
+		# clang-14 builds the helper's fuzzers and sanitized unit tests, and its
+		# libFuzzer and sanitizer runtimes come in libclang-rt-14-dev, which
+		# clang-14 only recommends (and --no-install-recommends skips)
+		pkgs="$pkgs libipc-run-perl radosgw ceph-mon ceph-osd awscli jq valgrind openssl python3
+		      clang-14 libclang-rt-14-dev"
 		npm_needed=yes ;;
 	bench)
 		pkgs="$pkgs libipc-run-perl pgbackrest sqitch hyperfine time"

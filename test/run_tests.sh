@@ -5,6 +5,9 @@
 # side by side), then runs every suite as the postgres user (initdb refuses
 # root) on a copy of the tree that user can write:
 #   regress  pg_regress, sql/*.sql against expected/*.out
+#   fuzz     the helper's C unit tests under AddressSanitizer and
+#            UndefinedBehaviorSanitizer, then a short seeded run of each of
+#            its fuzzers (clang-14)
 #   tap      prove test/t/*.pl (PostgreSQL::Test::Cluster)
 # Environment: SUITES="regress tap" picks suites; PROVE_TESTS="test/t/010_x.pl"
 # picks TAP files; KEEP=1 keeps the work directory for inspection.
@@ -13,7 +16,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 bash test/bootstrap.sh test || exit 1
 
-suites=${SUITES:-regress unit tap}
+suites=${SUITES:-regress unit fuzz tap}
 export COPT="-Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers -Werror"
 make -s >/dev/null || { echo "make test: build failed" >&2; exit 1; }
 
@@ -71,6 +74,14 @@ for suite in $suites; do
 			if ! (cd "$tree/archive_helper" && as_pg make -s unit-test </dev/null); then
 				failed="$failed unit"
 			fi
+		fi ;;
+	fuzz)
+		echo "== sanitizers and fuzz smoke (archive_helper)"
+		# clang compiles the helper again: it needs the system's pg_config for
+		# the server headers (the private installation's has none)
+		if ! (cd "$tree/archive_helper" &&
+				as_pg make -s PG_CONFIG="$bindir/pg_config" unit-test-asan fuzz-smoke </dev/null); then
+			failed="$failed fuzz"
 		fi ;;
 	tap)
 		files=${PROVE_TESTS:-$(cd "$tree" && ls test/t/*.pl)}

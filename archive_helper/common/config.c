@@ -16,6 +16,10 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "local_file.h"
+#include "secret.h"
+
+#define lengthof(array) (sizeof(array) / sizeof((array)[0]))
 
 const ArchSetting arch_core_settings[] = {
 	{"repo", "DBOPS_ARCHIVE_REPO", NULL, NULL, false,
@@ -30,12 +34,16 @@ const ArchSetting arch_core_settings[] = {
 	"encryption key as \"KEY-ID HEX\" (see Key files); turns encryption on"},
 	{"encrypt-key-file", "DBOPS_ARCHIVE_ENCRYPT_KEY_FILE", NULL, NULL, false,
 	"path of a key file (mode 0600); turns encryption on"},
+	{"allow-unencrypted", "DBOPS_ARCHIVE_ALLOW_UNENCRYPTED", NULL, "off", false,
+	"with encryption keys set, also restore objects stored without encryption (on while a repository moves to encryption)"},
 	{"spool-path", "DBOPS_ARCHIVE_SPOOL_PATH", NULL, NULL, false,
 	"local directory (outside the data directory) that turns on pushing and prefetching ahead; off when unset"},
 	{"parallel", "DBOPS_ARCHIVE_PARALLEL", NULL, "2", false,
 	"threads that push or fetch segments at once, with spool-path"},
 	{"ahead", "DBOPS_ARCHIVE_AHEAD", NULL, "8", false,
 	"segments one call pushes (those ready in pg_wal) or prefetches beyond its own, with spool-path"},
+	{"cleanup-grace", "DBOPS_ARCHIVE_CLEANUP_GRACE", NULL, "24h", false,
+	"age (s, min, h, d) after which leftovers of interrupted writes are removed by wal-push and cleanup; off: wal-push leaves them"},
 	{"archive-push-queue-max", "DBOPS_ARCHIVE_PUSH_QUEUE_MAX", NULL, NULL, false,
 	"drop WAL from the archive, with a WARNING, when a push fails and pg_wal holds more than this many bytes awaiting archiving; off when unset"},
 	{NULL}
@@ -102,33 +110,20 @@ arch_trim(char *s)
 	return s;
 }
 
-/*
- * Is path inside dir?  Both are resolved first, so symbolic links and ".."
- * cannot hide a config file inside the data directory.
- */
-static bool
-arch_path_is_under(const char *path, const char *dir)
+ArchStatus
+arch_config_parse(ArchConfig *cfg, const char *text, size_t len,
+				  bool *has_secret, ArchError *err)
 {
-	char		rpath[PATH_MAX];
-	char		rdir[PATH_MAX];
-	size_t		len;
-
-	if (realpath(path, rpath) == NULL || realpath(dir, rdir) == NULL)
-		return false;
-	len = strlen(rdir);
-	return strncmp(rpath, rdir, len) == 0 && (rpath[len] == '/' || rpath[len] == '\0');
-}
-
-/* Parse the file's lines into cfg; errors name the file and the line */
-static ArchStatus
-arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
-					   ArchError *err)
-{
-	char		line[4096];
+	const char *file = cfg->file ? cfg->file : "(none)";
+	const char *end = text + len;
 	int			lineno = 0;
 
-	while (fgets(line, sizeof(line), f) != NULL)
+	*has_secret = false;
+	for (const char *line = text; line < end; lineno++)
 	{
+		const char *nl = memchr(line, '\n', end - line);
+		size_t		line_len = nl ? (size_t) (nl - line) : (size_t) (end - line);
+		char	   *copy;
 		char	   *p;
 		char	   *eq;
 		char	   *name;
@@ -137,13 +132,17 @@ arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
 		ArchConfigEntry *entry;
 		size_t		vlen;
 
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f))
+		if (memchr(line, '\0', line_len) != NULL)
 			return arch_error(err, ARCH_FATAL,
-							  "line %d of config file \"%s\" is too long",
-							  lineno, cfg->file);
+							  "config file \"%s\" line %d holds a NUL byte",
+							  file, lineno + 1);
+		copy = arch_alloc(line_len + 1);
+		memcpy(copy, line, line_len);
+		copy[line_len] = '\0';
+		line += line_len + (nl ? 1 : 0);
+
 		/* a '#' outside quotes starts a comment */
-		p = line;
+		p = copy;
 		for (bool quoted = false; *p; p++)
 		{
 			if (*p == '"')
@@ -154,15 +153,19 @@ arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
 				break;
 			}
 		}
-		p = arch_trim(line);
+		p = arch_trim(copy);
 		if (*p == '\0')
+		{
+			arch_free(copy);
 			continue;
+		}
 		eq = strchr(p, '=');
 		if (eq == NULL)
 		{
+			arch_free(copy);
 			arch_error(err, ARCH_FATAL,
 					   "syntax error in config file \"%s\" line %d",
-					   cfg->file, lineno);
+					   file, lineno + 1);
 			return arch_error_detail(err, ARCH_FATAL,
 									 "Each line is \"name = value\", a comment or blank.");
 		}
@@ -177,19 +180,22 @@ arch_config_parse_file(ArchConfig *cfg, FILE *f, bool *has_secret,
 		}
 		setting = arch_setting_find(name);
 		if (setting == NULL)
-			return arch_error(err, ARCH_FATAL,
-							  "unrecognized setting \"%s\" in config file \"%s\" line %d",
-							  name, cfg->file, lineno);
+		{
+			/* the name may be a mistyped secret's value: quote no more than a name */
+			arch_error(err, ARCH_FATAL,
+					   "unrecognized setting \"%.64s\" in config file \"%s\" line %d",
+					   name, file, lineno + 1);
+			arch_free(copy);
+			return ARCH_FATAL;
+		}
 		if (setting->secret)
 			*has_secret = true;
 		/* as in postgresql.conf, the last line for a setting wins */
 		entry = arch_config_entry(cfg, setting, true);
 		arch_free(entry->file_value);
 		entry->file_value = arch_strdup(value);
+		arch_free(copy);
 	}
-	if (ferror(f))
-		return arch_error(err, ARCH_TRANSIENT, "could not read config file \"%s\": %s",
-						  cfg->file, strerror(errno));
 	return ARCH_OK;
 }
 
@@ -197,10 +203,12 @@ ArchStatus
 arch_config_load(const char *config_path, const char *data_dir,
 				 ArchConfig **cfgp, ArchError *err)
 {
-	ArchConfig *cfg = arch_alloc0(sizeof(ArchConfig));
+	ArchConfig *cfg;
 	const char *path = config_path;
 	bool		explicit = true;
-	FILE	   *f;
+	bool		absent;
+	char	   *text;
+	size_t		len;
 	struct stat st;
 	bool		has_secret = false;
 	ArchStatus	status;
@@ -214,37 +222,31 @@ arch_config_load(const char *config_path, const char *data_dir,
 		explicit = false;
 	}
 
-	f = fopen(path, "r");
-	if (f == NULL)
-	{
-		/* only a file that was asked for must exist */
-		if (errno == ENOENT && !explicit)
-		{
-			*cfgp = cfg;
-			return ARCH_OK;
-		}
-		status = arch_error(err, ARCH_FATAL, "could not open config file \"%s\": %s",
-							path, strerror(errno));
-		arch_config_free(cfg);
-		return status;
-	}
-	cfg->file = arch_strdup(path);
-
 	if (data_dir != NULL && arch_path_is_under(path, data_dir))
 	{
-		fclose(f);
 		arch_error(err, ARCH_FATAL,
 				   "config file \"%s\" is inside the data directory \"%s\"",
 				   path, data_dir);
-		arch_error_detail(err, ARCH_FATAL,
-						  "It would be copied into every base backup, with any secret it holds.");
-		arch_config_free(cfg);
-		return ARCH_FATAL;
+		return arch_error_detail(err, ARCH_FATAL,
+								 "It would be copied into every base backup, with any secret it holds.");
 	}
 
-	status = arch_config_parse_file(cfg, f, &has_secret, err);
-	if (status == ARCH_OK && fstat(fileno(f), &st) == 0 &&
-		has_secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	status = arch_read_local_file(path, "config file", ARCH_CONFIG_FILE_MAX,
+								  &text, &len, &st, &absent, err);
+	/* only a file that was asked for must exist */
+	if (status != ARCH_OK && absent && !explicit)
+	{
+		*cfgp = arch_config_new();
+		return ARCH_OK;
+	}
+	if (status != ARCH_OK)
+		return status;
+
+	cfg = arch_config_new();
+	cfg->file = arch_strdup(path);
+	status = arch_config_parse(cfg, text, len, &has_secret, err);
+	arch_free_secret(text);
+	if (status == ARCH_OK && has_secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 	{
 		status = arch_error(err, ARCH_FATAL,
 							"config file \"%s\" holds secrets and is accessible by group or others (mode %04o)",
@@ -253,7 +255,6 @@ arch_config_load(const char *config_path, const char *data_dir,
 						  "Run \"chmod 600 %s\", or pass the secrets through the environment.",
 						  path);
 	}
-	fclose(f);
 	if (status != ARCH_OK)
 	{
 		arch_config_free(cfg);
@@ -261,6 +262,12 @@ arch_config_load(const char *config_path, const char *data_dir,
 	}
 	*cfgp = cfg;
 	return ARCH_OK;
+}
+
+ArchConfig *
+arch_config_new(void)
+{
+	return arch_alloc0(sizeof(ArchConfig));
 }
 
 void
@@ -383,36 +390,101 @@ arch_config_get_int(const ArchConfig *cfg, const char *name, int64_t min,
 }
 
 ArchStatus
-arch_config_get_size(const ArchConfig *cfg, const char *name, uint64_t *value,
+arch_config_get_bool(const ArchConfig *cfg, const char *name, bool *value,
 					 ArchError *err)
 {
-	static const struct
-	{
-		const char *unit;
-		int			shift;
-	}			units[] = {
-		{"", 0}, {"B", 0}, {"kB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40}
-	};
+	static const char *const on[] = {"on", "true", "yes", "1"};
+	static const char *const off[] = {"off", "false", "no", "0"};
 	const char *text = arch_config_get(cfg, name);
+
+	*value = false;
+	if (text == NULL)
+		return ARCH_OK;
+	for (int i = 0; i < 4; i++)
+	{
+		if (strcmp(text, on[i]) == 0)
+		{
+			*value = true;
+			return ARCH_OK;
+		}
+		if (strcmp(text, off[i]) == 0)
+			return ARCH_OK;
+	}
+	return arch_error(err, ARCH_FATAL,
+					  "invalid value \"%s\" for setting \"%s\": expected on or off",
+					  text, name);
+}
+
+/* A unit a number may carry, and what it multiplies the number by */
+typedef struct ArchUnit
+{
+	const char *unit;
+	uint64_t	factor;
+} ArchUnit;
+
+/*
+ * "NUMBER", "NUMBER UNIT" or "NUMBERUNIT" with one of the nunits units
+ * ("" for none), the product at most max: true and *value, else false.
+ */
+static bool
+arch_parse_with_unit(const char *text, const ArchUnit *units, int nunits,
+					 uint64_t max, uint64_t *value)
+{
 	char	   *end;
 	unsigned long long v;
 
-	*value = 0;
-	if (text == NULL)
-		return ARCH_OK;
 	errno = 0;
 	v = strtoull(text, &end, 10);
-	if (errno == 0 && end != text && isdigit((unsigned char) text[0]))
+	if (errno != 0 || end == text || !isdigit((unsigned char) text[0]))
+		return false;
+	while (*end == ' ')
+		end++;
+	for (int i = 0; i < nunits; i++)
+		if (strcmp(end, units[i].unit) == 0 && v <= max / units[i].factor)
+		{
+			*value = (uint64_t) v * units[i].factor;
+			return true;
+		}
+	return false;
+}
+
+ArchStatus
+arch_config_get_duration(const ArchConfig *cfg, const char *name,
+						 int64_t *seconds, ArchError *err)
+{
+	static const ArchUnit units[] = {
+		{"", 1}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}
+	};
+	const char *text = arch_config_get(cfg, name);
+	uint64_t	v;
+
+	*seconds = -1;
+	if (text == NULL || strcmp(text, "off") == 0)
+		return ARCH_OK;
+	/* at most ten years, far from any overflow of a time_t difference */
+	if (arch_parse_with_unit(text, units, lengthof(units), 3650 * 86400, &v))
 	{
-		while (*end == ' ')
-			end++;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (strcmp(end, units[i].unit) == 0 && v <= (UINT64_MAX >> units[i].shift))
-			{
-				*value = (uint64_t) v << units[i].shift;
-				return ARCH_OK;
-			}
+		*seconds = (int64_t) v;
+		return ARCH_OK;
 	}
+	arch_error(err, ARCH_FATAL, "invalid value \"%s\" for setting \"%s\"", text, name);
+	return arch_error_detail(err, ARCH_FATAL,
+							 "Give a duration with an optional unit (s, min, h or d), at most ten years, or off.");
+}
+
+ArchStatus
+arch_config_get_size(const ArchConfig *cfg, const char *name, uint64_t *value,
+					 ArchError *err)
+{
+	static const ArchUnit units[] = {
+		{"", 1}, {"B", 1}, {"kB", (uint64_t) 1 << 10}, {"MB", (uint64_t) 1 << 20},
+		{"GB", (uint64_t) 1 << 30}, {"TB", (uint64_t) 1 << 40}
+	};
+	const char *text = arch_config_get(cfg, name);
+
+	*value = 0;
+	if (text == NULL || arch_parse_with_unit(text, units, lengthof(units), UINT64_MAX, value))
+		return ARCH_OK;
 	arch_error(err, ARCH_FATAL, "invalid value \"%s\" for setting \"%s\"",
 			   text, name);
 	return arch_error_detail(err, ARCH_FATAL,

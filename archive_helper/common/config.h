@@ -45,6 +45,21 @@ extern ArchStatus arch_config_load(const char *config_path,
 								   ArchError *err);
 extern void arch_config_free(ArchConfig *cfg);
 
+/* A config file larger than this is refused */
+#define ARCH_CONFIG_FILE_MAX (1024 * 1024)
+
+/*
+ * Parse the text of a config file (len bytes, maybe not NUL-terminated)
+ * into cfg, whose file name, if any, goes into messages.  *has_secret tells
+ * whether it sets a secret.  Used by arch_config_load, and by the fuzzer.
+ */
+extern ArchStatus arch_config_parse(ArchConfig *cfg, const char *text,
+									size_t len, bool *has_secret,
+									ArchError *err);
+
+/* An empty configuration: environment and defaults only */
+extern ArchConfig *arch_config_new(void);
+
 /* A command-line value; unknown names and secrets are refused */
 extern ArchStatus arch_config_set_option(ArchConfig *cfg, const char *name,
 										 const char *value, ArchError *err);
@@ -59,6 +74,18 @@ extern const char *arch_config_source(const ArchConfig *cfg, const char *name);
 extern ArchStatus arch_config_get_int(const ArchConfig *cfg, const char *name,
 									  int64_t min, int64_t max, int64_t *value,
 									  ArchError *err);
+
+/* Boolean setting: on, off (or true, false, yes, no, 1, 0); false when unset */
+extern ArchStatus arch_config_get_bool(const ArchConfig *cfg, const char *name,
+									   bool *value, ArchError *err);
+
+/*
+ * Duration setting: a number with an optional unit (s, min, h, d; seconds
+ * when none), at most ten years; *seconds is -1 for "off" or unset.
+ */
+extern ArchStatus arch_config_get_duration(const ArchConfig *cfg,
+										   const char *name, int64_t *seconds,
+										   ArchError *err);
 
 /*
  * Size setting: a number with an optional unit (B, kB, MB, GB, TB, base

@@ -22,25 +22,51 @@ arch_store_what(const ArchHttpStore *store, const char *verb, const char *name)
 						 verb, name, store->type->kind, store->container, store->url);
 }
 
+char *
+arch_store_error_code(const ArchHttpResponse *resp)
+{
+	/* Azure names its error in a header (also for HEAD); S3 in the body */
+	char	   *code = arch_http_header(resp, "x-ms-error-code");
+
+	return code ? code : arch_xml_find(resp->body.data, "Code");
+}
+
+/* "bucket "B" of repository "U" does not exist", fatal */
+static ArchStatus
+arch_store_no_container(const ArchHttpStore *store, const char *code,
+						ArchError *err)
+{
+	arch_error(err, ARCH_FATAL, "%s \"%s\" of repository \"%s\" does not exist",
+			   store->type->kind, store->container, store->url);
+	return arch_error_detail(err, ARCH_FATAL,
+							 "The store answered HTTP status 404 (%s). Create the %s or correct the repository URL: a missing %s is never taken for a missing file.",
+							 code, store->type->kind, store->type->kind);
+}
+
 ArchStatus
 arch_store_fail(const ArchHttpStore *store, const ArchHttpResponse *resp,
 				const char *what, ArchError *err)
 {
 	ArchStatus	st = arch_http_status_class(resp->status);
-	char	   *code;
+	char	   *code = arch_store_error_code(resp);
 
-	/* Azure names its error in a header (also for HEAD); S3 in the body */
-	code = arch_http_header(resp, "x-ms-error-code");
-	if (code == NULL)
-		code = arch_xml_find(resp->body.data, "Code");
-
-	/* a 2xx the caller could not use, or a missing bucket or container */
+	if (resp->status == 404 && code &&
+		strcmp(code, store->type->container_missing_code) == 0)
+	{
+		st = arch_store_no_container(store, code, err);
+		arch_free(code);
+		return st;
+	}
+	/* a 2xx the caller could not use, or a 404 that is no missing object */
 	if (st == ARCH_OK || st == ARCH_NOT_FOUND)
 		st = ARCH_FATAL;
 	arch_error(err, st, "could not %s: HTTP status %ld%s%s%s", what,
 			   resp->status, code ? " (" : "", code ? code : "", code ? ")" : "");
 	if (resp->status == 401 || resp->status == 403)
 		arch_error_detail(err, st, "%s", store->type->credentials_hint);
+	else if (resp->status == 404)
+		arch_error_detail(err, st, "The answer did not say that the object does not exist (%s), so it is not taken for a missing file; check the endpoint.",
+						  store->type->object_missing_code);
 	else if (st == ARCH_TRANSIENT)
 		arch_error_detail(err, st, "Gave up after %d attempts.", ARCH_HTTP_RETRIES + 1);
 	arch_free(code);
@@ -48,9 +74,16 @@ arch_store_fail(const ArchHttpStore *store, const ArchHttpResponse *resp,
 }
 
 ArchStatus
-arch_store_not_found(const ArchHttpStore *store, const char *name,
-					 ArchError *err)
+arch_store_missing(const ArchHttpStore *store, const ArchHttpResponse *resp,
+				   const char *name, const char *what, ArchError *err)
 {
+	char	   *code = arch_store_error_code(resp);
+	bool		object_missing = code &&
+		strcmp(code, store->type->object_missing_code) == 0;
+
+	arch_free(code);
+	if (!object_missing)
+		return arch_store_fail(store, resp, what, err);
 	return arch_error(err, ARCH_NOT_FOUND,
 					  "object \"%s\" not found in %s \"%s\" of repository \"%s\"",
 					  name, store->type->kind, store->container, store->url);
@@ -83,7 +116,7 @@ arch_store_read(void *state, const char *name, uint64_t limit, ArchSink sink,
 	}
 	st = store->type->request(state, "GET", key, NULL, extra, NULL, 0, sink, arg, what, &resp, err);
 	if (st == ARCH_OK && resp.status == 404)
-		st = arch_store_not_found(store, name, err);
+		st = arch_store_missing(store, &resp, name, what, err);
 	else if (st == ARCH_OK && resp.status != 200 && resp.status != 206)
 		st = arch_store_fail(store, &resp, what, err);
 	arch_http_response_free(&resp);
@@ -93,6 +126,13 @@ arch_store_read(void *state, const char *name, uint64_t limit, ArchSink sink,
 	return st;
 }
 
+/* ArchSink of a lookup: the one byte asked for is not needed */
+static ArchStatus
+arch_store_discard(void *arg, const void *data, size_t len, ArchError *err)
+{
+	return ARCH_OK;
+}
+
 ArchStatus
 arch_store_info(void *state, const char *name, ArchObjectInfo *info,
 				ArchError *err)
@@ -100,25 +140,30 @@ arch_store_info(void *state, const char *name, ArchObjectInfo *info,
 	ArchHttpStore *store = state;
 	char	   *key = arch_object_key(store->prefix, name);
 	char	   *what = arch_store_what(store, "look up", name);
+	const char *extra[] = {"Range: bytes=0-0", NULL};
 	ArchHttpResponse resp = {0};
 	ArchStatus	st;
 
 	memset(info, 0, sizeof(ArchObjectInfo));
-	st = store->type->request(state, "HEAD", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
+	st = store->type->request(state, "GET", key, NULL, extra, NULL, 0,
+							  arch_store_discard, NULL, what, &resp, err);
 	if (st == ARCH_OK && resp.status == 404)
-		st = arch_store_not_found(store, name, err);
-	else if (st == ARCH_OK && resp.status != 200)
+		st = arch_store_missing(store, &resp, name, what, err);
+	else if (st == ARCH_OK && resp.status != 200 && resp.status != 206)
 		st = arch_store_fail(store, &resp, what, err);
 	if (st == ARCH_OK)
 	{
+		/* 206: "Content-Range: bytes 0-0/SIZE"; a store ignoring Range: 200 */
+		char	   *range = arch_http_header(&resp, "Content-Range");
 		char	   *length = arch_http_header(&resp, "Content-Length");
-		char	   *sha = arch_http_header(&resp, store->type->meta_sha256);
+		char	   *total = range ? strchr(range, '/') : NULL;
 
-		info->size = length ? strtoull(length, NULL, 10) : 0;
-		if (sha && strlen(sha) == 64)
-			memcpy(info->sha256, sha, 65);
+		if (resp.status == 206)
+			info->size = total ? strtoull(total + 1, NULL, 10) : 0;
+		else
+			info->size = length ? strtoull(length, NULL, 10) : 0;
+		arch_free(range);
 		arch_free(length);
-		arch_free(sha);
 	}
 	arch_http_response_free(&resp);
 	arch_free(what);
@@ -193,7 +238,7 @@ arch_store_delete(void *state, const char *name, ArchError *err)
 
 	st = store->type->request(state, "DELETE", key, NULL, NULL, NULL, 0, NULL, NULL, what, &resp, err);
 	if (st == ARCH_OK && resp.status == 404)
-		st = arch_store_not_found(store, name, err);
+		st = arch_store_missing(store, &resp, name, what, err);
 	else if (st == ARCH_OK && (resp.status < 200 || resp.status > 299))
 		st = arch_store_fail(store, &resp, what, err);
 	arch_http_response_free(&resp);
@@ -251,18 +296,4 @@ arch_store_free(ArchHttpStore *store)
 	arch_http_free(store->http);
 	arch_free(store->container);
 	arch_free(store->prefix);
-}
-
-void
-arch_free_secret(char *secret)
-{
-	if (secret)
-	{
-		/* volatile, so the compiler keeps the stores before free */
-		volatile char *p = secret;
-
-		while (*p)
-			*p++ = '\0';
-	}
-	arch_free(secret);
 }

@@ -20,6 +20,7 @@
 #define ARCH_HTTP_STORE_H
 
 #include "http.h"
+#include "secret.h"
 
 /* Send one signed request for key ("" for the bucket or container) */
 typedef ArchStatus (*ArchHttpStoreRequest) (void *state, const char *method,
@@ -38,6 +39,13 @@ typedef struct ArchHttpStoreType
 	ArchHttpStoreRequest request;
 	const char *kind;			/* "bucket" or "container", for messages */
 	const char *meta_sha256;	/* header of the plaintext SHA-256 metadata */
+
+	/*
+	 * The store's error codes of a 404 (status.h): the only one that means
+	 * "no such object", and the one for a missing bucket or container.
+	 */
+	const char *object_missing_code;
+	const char *container_missing_code;
 	const char *credentials_hint;	/* detail for 401 and 403 */
 
 	/* listing: fixed parameters, the paging parameter, the answer's tags */
@@ -75,16 +83,31 @@ extern char *arch_store_what(const ArchHttpStore *store, const char *verb,
 							 const char *name);
 
 /*
+ * The store's error code of an answer (Azure's x-ms-error-code header, S3's
+ * <Code> in the body), or NULL; arch_free it.
+ */
+extern char *arch_store_error_code(const ArchHttpResponse *resp);
+
+/*
  * Error for an answer that is not a success: "could not WHAT: HTTP status
- * N (Code)", with the credentials hint for 401 and 403.  A 404 left here
- * (the caller handled "no such object") means a missing bucket or
- * container, which is fatal.
+ * N (Code)", with the credentials hint for 401 and 403, never
+ * ARCH_NOT_FOUND: a 404 here (a listing, an upload) means a missing
+ * bucket or container, which is fatal and said so.
  */
 extern ArchStatus arch_store_fail(const ArchHttpStore *store,
 								  const ArchHttpResponse *resp,
 								  const char *what, ArchError *err);
-extern ArchStatus arch_store_not_found(const ArchHttpStore *store,
-									   const char *name, ArchError *err);
+
+/*
+ * A 404 to a request for the object name: ARCH_NOT_FOUND only when the
+ * store's code says the object does not exist; a missing bucket or
+ * container, or a 404 without a code we know (a proxy, a wrong endpoint
+ * path), is fatal, so that a mistyped bucket cannot end a recovery.
+ */
+extern ArchStatus arch_store_missing(const ArchHttpStore *store,
+									 const ArchHttpResponse *resp,
+									 const char *name, const char *what,
+									 ArchError *err);
 extern ArchStatus arch_store_exists(const ArchHttpStore *store,
 									const char *name, ArchError *err);
 
@@ -92,12 +115,18 @@ extern ArchStatus arch_store_exists(const ArchHttpStore *store,
 extern ArchStatus arch_store_read(void *state, const char *name,
 								  uint64_t limit, ArchSink sink, void *arg,
 								  ArchError *err);
+
+/*
+ * Lookups are a one-byte ranged GET rather than HEAD: S3 names the reason
+ * of a 404 (NoSuchKey or NoSuchBucket) only in the body, which a HEAD
+ * answer lacks, and a missing bucket must never read as a missing object.
+ */
 extern ArchStatus arch_store_info(void *state, const char *name,
 								  ArchObjectInfo *info, ArchError *err);
 extern ArchStatus arch_store_list(void *state, const char *prefix,
 								  ArchListCallback callback, void *arg,
 								  ArchError *err);
-/* DELETE; 404 is ARCH_NOT_FOUND (S3 answers 204 for a missing key: see s3) */
+/* DELETE; ARCH_NOT_FOUND as for reads (S3 answers 204 for a missing key: see s3) */
 extern ArchStatus arch_store_delete(void *state, const char *name,
 									ArchError *err);
 
@@ -114,8 +143,5 @@ extern void arch_store_writer_free(ArchHttpWriter *w);
 extern void arch_store_init(ArchHttpStore *store, const ArchHttpStoreType *type,
 							const ArchUrl *url, const char *ca_file);
 extern void arch_store_free(ArchHttpStore *store);
-
-/* Overwrite a secret, then free it */
-extern void arch_free_secret(char *secret);
 
 #endif							/* ARCH_HTTP_STORE_H */

@@ -10,16 +10,13 @@
  *
  *-------------------------------------------------------------------------
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "keyring.h"
+#include "local_file.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 
@@ -35,23 +32,32 @@ hex_value(char c)
 	return -1;
 }
 
-/* Parse one "KEY-ID HEX" line into key; false if malformed */
-static bool
-parse_key_line(const char *line, size_t len, ArchKey *key)
+bool
+arch_key_id_valid(const char *id, size_t len)
 {
-	size_t		id_len = 0;
-	const char *p;
-
-	while (id_len < len && line[id_len] != ' ' && line[id_len] != '\t')
+	if (len == 0 || len > ARCH_KEY_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
 	{
-		char		c = line[id_len];
+		char		c = id[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
 			return false;
-		id_len++;
 	}
-	if (id_len == 0 || id_len > ARCH_KEY_ID_MAX)
+	return true;
+}
+
+/* Parse one "KEY-ID HEX" line into key; false if malformed */
+static bool
+parse_key_line(const char *line, size_t len, ArchKey *key)
+{
+	size_t		id_len = strcspn(line, " \t");
+	const char *p;
+
+	if (id_len > len)
+		id_len = len;
+	if (!arch_key_id_valid(line, id_len))
 		return false;
 	memcpy(key->id, line, id_len);
 	key->id[id_len] = '\0';
@@ -126,44 +132,29 @@ arch_keyring_parse(const char *text, const char *source, ArchKeyring *ring,
 ArchStatus
 arch_keyring_load_file(const char *path, ArchKeyring *ring, ArchError *err)
 {
-	int			fd;
 	struct stat st;
 	char	   *text;
-	ssize_t		n;
+	size_t		len;
 	char	   *source;
 	ArchStatus	status;
 
 	memset(ring, 0, sizeof(ArchKeyring));
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return arch_error(err, ARCH_FATAL, "could not open key file \"%s\": %s",
-						  path, strerror(errno));
-	if (fstat(fd, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	status = arch_read_local_file(path, "key file", KEY_FILE_MAX, &text, &len,
+								  &st, NULL, err);
+	if (status != ARCH_OK)
+		return status;
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 	{
-		close(fd);
+		OPENSSL_cleanse(text, len);
+		arch_free(text);
 		arch_error(err, ARCH_FATAL,
 				   "key file \"%s\" is accessible by group or others (mode %04o)",
 				   path, (unsigned) (st.st_mode & 07777));
 		return arch_error_detail(err, ARCH_FATAL, "Run \"chmod 600 %s\".", path);
 	}
-	if (st.st_size > KEY_FILE_MAX)
-	{
-		close(fd);
-		return arch_error(err, ARCH_FATAL, "key file \"%s\" is larger than %d bytes",
-						  path, KEY_FILE_MAX);
-	}
-	text = arch_alloc(st.st_size + 1);
-	n = read(fd, text, st.st_size);
-	close(fd);
-	if (n != st.st_size)
-	{
-		arch_free(text);
-		return arch_error(err, ARCH_FATAL, "could not read key file \"%s\"", path);
-	}
-	text[n] = '\0';
 	source = arch_psprintf("key file \"%s\"", path);
 	status = arch_keyring_parse(text, source, ring, err);
-	OPENSSL_cleanse(text, n);
+	OPENSSL_cleanse(text, len);
 	arch_free(text);
 	arch_free(source);
 	return status;

@@ -50,6 +50,8 @@ extern ArchStatus arch_keyring_load_file(const char *path, ArchKeyring *ring,
 										 ArchError *err);
 extern const ArchKey *arch_keyring_find(const ArchKeyring *ring,
 										const char *id);
+/* Is id (len bytes) a valid key id?  Object headers are checked with it too */
+extern bool arch_key_id_valid(const char *id, size_t len);
 /* Wipe and free the keys */
 extern void arch_keyring_free(ArchKeyring *ring);
 

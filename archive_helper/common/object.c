@@ -53,75 +53,168 @@ get_be64(const uint8_t *p)
 	return (uint64_t) get_be32(p) << 32 | get_be32(p + 4);
 }
 
+static void
+put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t) (v >> 8);
+	p[1] = (uint8_t) v;
+}
+
+bool
+arch_object_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > ARCH_OBJECT_NAME_MAX)
+		return false;
+	/* quoted in messages: no space, no control character */
+	for (size_t i = 0; i < len; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return false;
+	return true;
+}
+
 size_t
 arch_header_encode(ArchObjectHeader *hdr, uint8_t *out)
 {
 	size_t		key_len = hdr->encrypt ? strlen(hdr->key_id) : 0;
+	size_t		name_len = strlen(hdr->name);
 
 	hdr->version = ARCH_OBJECT_VERSION;
-	hdr->header_len = hdr->encrypt ? 72 + key_len : ARCH_OBJECT_HEADER_PLAIN;
+	hdr->header_len = ARCH_OBJECT_FIXED_LEN + key_len + name_len;
+	memset(out, 0, hdr->header_len);
 	memcpy(out, ARCH_OBJECT_MAGIC, 8);
 	out[8] = hdr->version;
 	out[9] = (uint8_t) hdr->compress;
 	out[10] = (uint8_t) hdr->encrypt;
 	out[11] = (uint8_t) key_len;
 	put_be32(out + 12, hdr->header_len);
-	put_be64(out + 16, hdr->plain_size);
-	memcpy(out + 24, hdr->sha256, 32);
+	arch_header_set_digest(out, hdr->plain_size, hdr->sha256);
 	if (hdr->encrypt)
 	{
 		put_be32(out + 56, hdr->chunk_size);
 		memcpy(out + 60, hdr->nonce, ARCH_OBJECT_NONCE_LEN);
-		memcpy(out + 72, hdr->key_id, key_len);
 	}
+	put_be16(out + 72, (uint16_t) name_len);
+	memcpy(out + ARCH_OBJECT_FIXED_LEN, hdr->key_id, key_len);
+	memcpy(out + ARCH_OBJECT_FIXED_LEN + key_len, hdr->name, name_len);
 	return hdr->header_len;
 }
 
-ArchStatus
-arch_header_decode(const uint8_t *data, size_t len, ArchObjectHeader *hdr,
-				   size_t *needed, ArchError *err)
+void
+arch_header_set_digest(uint8_t *hdr_bytes, uint64_t plain_size,
+					   const uint8_t sha256[32])
 {
-	uint32_t	key_len;
+	put_be64(hdr_bytes + ARCH_OBJECT_DIGEST_OFFSET, plain_size);
+	memcpy(hdr_bytes + ARCH_OBJECT_DIGEST_OFFSET + 8, sha256, 32);
+}
 
-	memset(hdr, 0, sizeof(ArchObjectHeader));
-	*needed = 16;
-	if (len < 16)
-		return ARCH_NOT_FOUND;
+ArchStatus
+arch_header_length(const uint8_t *data, size_t len, uint32_t *header_len,
+				   ArchError *err)
+{
+	uint8_t		version;
+	uint8_t		encrypt;
+	uint32_t	key_len;
+	bool		consistent;
+
+	*header_len = 0;
+	if (len < ARCH_OBJECT_PREFIX_LEN)
+		return arch_error(err, ARCH_CORRUPT, "object shorter than a header");
 	if (memcmp(data, ARCH_OBJECT_MAGIC, 8) != 0)
 		return arch_error(err, ARCH_CORRUPT, "not a dbops_archive object (no magic)");
-	hdr->version = data[8];
-	if (hdr->version != ARCH_OBJECT_VERSION)
+	version = data[8];
+	if (version != 1 && version != 2)
 		return arch_error(err, ARCH_CORRUPT, "unsupported object format version %u",
-						  hdr->version);
+						  version);
 	if (data[9] > ARCH_COMPRESS_ZSTD || data[10] > ARCH_ENCRYPT_AES_256_GCM)
 		return arch_error(err, ARCH_CORRUPT,
 						  "unrecognized compression %u or encryption %u in object header",
 						  data[9], data[10]);
+	encrypt = data[10];
+	key_len = data[11];
+	*header_len = get_be32(data + 12);
+
+	/*
+	 * The length must fit what its own fields imply; version 2's name
+	 * length lies beyond the prefix, so decode checks the exact sum.
+	 */
+	if (encrypt ? (key_len == 0 || key_len > ARCH_KEY_ID_MAX) : key_len != 0)
+		consistent = false;
+	else if (version == 1)
+		consistent = *header_len == (encrypt ? 72 + key_len : 56);
+	else
+		consistent = *header_len > ARCH_OBJECT_FIXED_LEN + key_len &&
+			*header_len <= ARCH_OBJECT_FIXED_LEN + key_len + ARCH_OBJECT_NAME_MAX;
+	if (!consistent)
+		return arch_error(err, ARCH_CORRUPT, "inconsistent object header length %u",
+						  *header_len);
+	return ARCH_OK;
+}
+
+/* The version 1 fields after the digest: C, nonce base, key id */
+static void
+header_decode_v1(const uint8_t *data, ArchObjectHeader *hdr, size_t key_len)
+{
+	if (!hdr->encrypt)
+		return;
+	hdr->chunk_size = get_be32(data + 56);
+	memcpy(hdr->nonce, data + 60, ARCH_OBJECT_NONCE_LEN);
+	memcpy(hdr->key_id, data + 72, key_len);
+}
+
+/* The version 2 fields after the digest: C, nonce base, N, key id, name */
+static ArchStatus
+header_decode_v2(const uint8_t *data, ArchObjectHeader *hdr, size_t key_len,
+				 ArchError *err)
+{
+	static const uint8_t zero_nonce[ARCH_OBJECT_NONCE_LEN];
+	size_t		name_len = (size_t) data[72] << 8 | data[73];
+
+	if (hdr->header_len != ARCH_OBJECT_FIXED_LEN + key_len + name_len)
+		return arch_error(err, ARCH_CORRUPT, "inconsistent object header length %u",
+						  hdr->header_len);
+	hdr->chunk_size = get_be32(data + 56);
+	memcpy(hdr->nonce, data + 60, ARCH_OBJECT_NONCE_LEN);
+	/* fields an unencrypted object does not use are zero: one encoding */
+	if (!hdr->encrypt &&
+		(hdr->chunk_size != 0 || memcmp(hdr->nonce, zero_nonce, sizeof(zero_nonce)) != 0))
+		return arch_error(err, ARCH_CORRUPT, "encryption fields set in the header of an unencrypted object");
+	memcpy(hdr->key_id, data + ARCH_OBJECT_FIXED_LEN, key_len);
+	if (!arch_object_name_valid((const char *) data + ARCH_OBJECT_FIXED_LEN + key_len, name_len))
+		return arch_error(err, ARCH_CORRUPT, "invalid object name in the header");
+	memcpy(hdr->name, data + ARCH_OBJECT_FIXED_LEN + key_len, name_len);
+	hdr->name[name_len] = '\0';
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_header_decode(const uint8_t *data, size_t len, ArchObjectHeader *hdr,
+				   ArchError *err)
+{
+	size_t		key_len;
+	ArchStatus	st;
+
+	memset(hdr, 0, sizeof(ArchObjectHeader));
+	st = arch_header_length(data, len, &hdr->header_len, err);
+	if (st != ARCH_OK)
+		return st;
+	if (len < hdr->header_len)
+		return arch_error(err, ARCH_CORRUPT, "truncated object header");
+	hdr->version = data[8];
 	hdr->compress = (ArchCompress) data[9];
 	hdr->encrypt = (ArchEncrypt) data[10];
 	key_len = data[11];
-	hdr->header_len = get_be32(data + 12);
-	/* the length must be the one its own fields imply */
-	if (hdr->encrypt ? (key_len == 0 || key_len > ARCH_KEY_ID_MAX ||
-						hdr->header_len != 72 + key_len)
-		: (key_len != 0 || hdr->header_len != ARCH_OBJECT_HEADER_PLAIN))
-		return arch_error(err, ARCH_CORRUPT, "inconsistent object header length %u",
-						  hdr->header_len);
-	*needed = hdr->header_len;
-	if (len < hdr->header_len)
-		return ARCH_NOT_FOUND;
-	hdr->plain_size = get_be64(data + 16);
-	memcpy(hdr->sha256, data + 24, 32);
-	if (hdr->encrypt)
-	{
-		hdr->chunk_size = get_be32(data + 56);
-		if (hdr->chunk_size == 0 || hdr->chunk_size > 64 * 1024 * 1024)
-			return arch_error(err, ARCH_CORRUPT, "invalid chunk size %u in object header",
-							  hdr->chunk_size);
-		memcpy(hdr->nonce, data + 60, ARCH_OBJECT_NONCE_LEN);
-		memcpy(hdr->key_id, data + 72, key_len);
-		hdr->key_id[key_len] = '\0';
-	}
+	hdr->plain_size = get_be64(data + ARCH_OBJECT_DIGEST_OFFSET);
+	memcpy(hdr->sha256, data + ARCH_OBJECT_DIGEST_OFFSET + 8, 32);
+	if (hdr->version == 1)
+		header_decode_v1(data, hdr, key_len);
+	else if ((st = header_decode_v2(data, hdr, key_len, err)) != ARCH_OK)
+		return st;
+	if (hdr->encrypt && (hdr->chunk_size == 0 || hdr->chunk_size > ARCH_OBJECT_CHUNK_MAX))
+		return arch_error(err, ARCH_CORRUPT, "invalid chunk size %u in object header",
+						  hdr->chunk_size);
+	/* key ids are quoted in messages */
+	if (hdr->encrypt && !arch_key_id_valid(hdr->key_id, key_len))
+		return arch_error(err, ARCH_CORRUPT, "invalid key id in object header");
 	return ARCH_OK;
 }
 
@@ -147,14 +240,37 @@ arch_hex(const uint8_t *data, size_t len, char *out)
 }
 
 /*
- * Chunk i's nonce and authenticated data (object.h).  One function for
- * both directions, so sealing and opening cannot drift apart.
+ * The authenticated data every chunk of an object shares (object.h):
+ * version 2, the header with its digest zeroed; version 1, the header and
+ * the name.  arch_alloc'ed, *len bytes.
+ */
+static uint8_t *
+chunk_aad(const ArchObjectHeader *hdr, const uint8_t *hdr_bytes,
+		  const char *name, size_t *len)
+{
+	size_t		name_len = hdr->version == 1 ? strlen(name) : 0;
+	uint8_t    *aad = arch_alloc(hdr->header_len + name_len);
+
+	memcpy(aad, hdr_bytes, hdr->header_len);
+	if (hdr->version == 1)
+		memcpy(aad + hdr->header_len, name, name_len);
+	else
+		memset(aad + ARCH_OBJECT_DIGEST_OFFSET, 0, ARCH_OBJECT_DIGEST_LEN);
+	*len = hdr->header_len + name_len;
+	return aad;
+}
+
+/*
+ * Seal or open chunk index: its nonce is the base with its last 8 bytes
+ * XORed with the index; its authenticated data is aad, the index, the final
+ * flag and, for a final chunk, final_aad (version 2: the digest).  One
+ * function for both directions, so sealing and opening cannot drift apart.
  */
 static bool
-chunk_crypt(bool seal, const uint8_t *key, const ArchObjectHeader *hdr,
-			const uint8_t *hdr_bytes, const char *name, uint64_t index,
-			bool final, const uint8_t *in, size_t len, uint8_t *out,
-			uint8_t *tag)
+chunk_crypt(bool seal, const uint8_t *key, const uint8_t *nonce_base,
+			const uint8_t *aad, size_t aad_len, uint64_t index, bool final,
+			const uint8_t *final_aad, size_t final_aad_len,
+			const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	uint8_t		nonce[ARCH_OBJECT_NONCE_LEN];
@@ -162,7 +278,7 @@ chunk_crypt(bool seal, const uint8_t *key, const ArchObjectHeader *hdr,
 	int			n;
 	bool		ok;
 
-	memcpy(nonce, hdr->nonce, sizeof(nonce));
+	memcpy(nonce, nonce_base, sizeof(nonce));
 	for (int i = 0; i < 8; i++)
 		nonce[4 + i] ^= (uint8_t) (index >> (56 - 8 * i));
 	put_be64(tail, index);
@@ -170,9 +286,10 @@ chunk_crypt(bool seal, const uint8_t *key, const ArchObjectHeader *hdr,
 
 	ok = ctx != NULL &&
 		EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, seal ? 1 : 0) == 1 &&
-		EVP_CipherUpdate(ctx, NULL, &n, hdr_bytes, hdr->header_len) == 1 &&
-		EVP_CipherUpdate(ctx, NULL, &n, (const uint8_t *) name, strlen(name)) == 1 &&
+		EVP_CipherUpdate(ctx, NULL, &n, aad, aad_len) == 1 &&
 		EVP_CipherUpdate(ctx, NULL, &n, tail, sizeof(tail)) == 1 &&
+		(!final || final_aad_len == 0 ||
+		 EVP_CipherUpdate(ctx, NULL, &n, final_aad, final_aad_len) == 1) &&
 		(len == 0 || EVP_CipherUpdate(ctx, out, &n, in, len) == 1);
 	if (ok && !seal)
 		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ARCH_OBJECT_TAG_LEN, tag) == 1;
@@ -261,6 +378,11 @@ arch_object_encode(const ArchEncodeOptions *opts, const char *name,
 	ArchBuf		payload = {0};
 	ArchStatus	st;
 
+	if (!arch_object_name_valid(name, strlen(name)))
+		return arch_error(err, ARCH_FATAL,
+						  "object name \"%.64s\" cannot be stored (1 to %d printable characters, no space)",
+						  name, ARCH_OBJECT_NAME_MAX);
+
 	/* hash in parallel with compression: both read plain, neither writes it */
 	threaded = len >= HASH_THREAD_MIN &&
 		pthread_create(&thread, NULL, hash_thread, &job) == 0;
@@ -276,6 +398,7 @@ arch_object_encode(const ArchEncodeOptions *opts, const char *name,
 	}
 
 	memset(&hdr, 0, sizeof(hdr));
+	strcpy(hdr.name, name);
 	hdr.compress = opts->compress;
 	hdr.encrypt = opts->key ? ARCH_ENCRYPT_AES_256_GCM : ARCH_ENCRYPT_NONE;
 	hdr.plain_size = len;
@@ -307,6 +430,8 @@ arch_object_encode(const ArchEncodeOptions *opts, const char *name,
 		 */
 		size_t		nchunks = payload.len / hdr.chunk_size + 1;
 		size_t		total = out->len + payload.len + nchunks * ARCH_OBJECT_TAG_LEN + 1;
+		size_t		aad_len;
+		uint8_t    *aad = chunk_aad(&hdr, hdr_bytes, name, &aad_len);
 
 		out->data = arch_realloc(out->data, total);
 		out->cap = total;
@@ -316,16 +441,20 @@ arch_object_encode(const ArchEncodeOptions *opts, const char *name,
 			size_t		clen = (i + 1 < nchunks) ? hdr.chunk_size : payload.len - off;
 			uint8_t    *dst = (uint8_t *) out->data + out->len;
 
-			if (!chunk_crypt(true, opts->key->key, &hdr, hdr_bytes, name, i,
-							 i + 1 == nchunks, (uint8_t *) payload.data + off, clen, dst,
-							 dst + clen))
+			/* as a streaming writer would: the digest sealed in the last chunk */
+			if (!chunk_crypt(true, opts->key->key, hdr.nonce, aad, aad_len, i,
+							 i + 1 == nchunks, hdr_bytes + ARCH_OBJECT_DIGEST_OFFSET,
+							 ARCH_OBJECT_DIGEST_LEN, (uint8_t *) payload.data + off,
+							 clen, dst, dst + clen))
 			{
+				arch_free(aad);
 				arch_buf_free(&payload);
 				return arch_error(err, ARCH_FATAL, "could not encrypt \"%s\"", name);
 			}
 			out->len += clen + ARCH_OBJECT_TAG_LEN;
 		}
 		out->data[out->len] = '\0';
+		arch_free(aad);
 		arch_buf_free(&payload);
 	}
 	if (hdr_out)
@@ -336,18 +465,21 @@ arch_object_encode(const ArchEncodeOptions *opts, const char *name,
 struct ArchDecoder
 {
 	char	   *name;
-	const ArchKeyring *keys;
+	ArchDecodeOptions opts;
 	ArchSink	sink;
 	void	   *arg;
 
 	/* header, gathered until complete */
 	uint8_t		hdr_bytes[ARCH_OBJECT_HEADER_MAX];
 	size_t		hdr_have;
+	uint32_t	hdr_want;		/* its length, once the prefix is in */
 	bool		have_header;
 	ArchObjectHeader hdr;
 
 	/* decryption: one sealed chunk at a time */
 	const ArchKey *key;
+	uint8_t    *aad;			/* shared by every chunk (chunk_aad) */
+	size_t		aad_len;
 	uint8_t    *chunk;
 	size_t		chunk_have;
 	uint8_t    *chunk_plain;
@@ -370,13 +502,13 @@ struct ArchDecoder
 };
 
 ArchDecoder *
-arch_decoder_begin(const char *name, const ArchKeyring *keys, ArchSink sink,
-				   void *arg)
+arch_decoder_begin(const char *name, const ArchDecodeOptions *opts,
+				   ArchSink sink, void *arg)
 {
 	ArchDecoder *d = arch_alloc0(sizeof(ArchDecoder));
 
 	d->name = arch_strdup(name);
-	d->keys = keys;
+	d->opts = *opts;
 	d->sink = sink;
 	d->arg = arg;
 	d->hash = arch_hash_pipe_begin();
@@ -394,6 +526,7 @@ arch_decoder_free(ArchDecoder *d)
 		arch_hash_pipe_end(d->hash, NULL);
 	arch_free(d->chunk);
 	arch_free(d->chunk_plain);
+	arch_free(d->aad);
 	arch_free(d->name);
 	arch_free(d);
 }
@@ -528,22 +661,42 @@ decoder_open_chunk(ArchDecoder *d, bool final, ArchError *err)
 {
 	size_t		clen = d->chunk_have - ARCH_OBJECT_TAG_LEN;
 
-	if (!chunk_crypt(false, d->key->key, &d->hdr, d->hdr_bytes, d->name,
-					 d->chunk_index, final, d->chunk, clen, d->chunk_plain,
-					 d->chunk + clen))
+	/* version 1 seals no digest: final_aad is empty there */
+	if (!chunk_crypt(false, d->key->key, d->hdr.nonce, d->aad, d->aad_len,
+					 d->chunk_index, final, d->hdr_bytes + ARCH_OBJECT_DIGEST_OFFSET,
+					 d->hdr.version == 1 ? 0 : ARCH_OBJECT_DIGEST_LEN,
+					 d->chunk, clen, d->chunk_plain, d->chunk + clen))
 		return decoder_corrupt(d, "authentication failed (wrong key, name, or tampered data)", err);
 	d->chunk_index++;
 	d->chunk_have = 0;
 	return decoder_payload(d, d->chunk_plain, clen, err);
 }
 
-/* The header is complete: set up the later stages */
+/* The header is complete: check it against the request, set up the stages */
 static ArchStatus
 decoder_start(ArchDecoder *d, ArchError *err)
 {
+	bool		have_keys = d->opts.keys && d->opts.keys->nkeys > 0;
+
+	/* version 1 has no name in its header (object.h) */
+	if (d->hdr.version > 1 && strcmp(d->hdr.name, d->name) != 0)
+	{
+		arch_error(err, ARCH_CORRUPT, "object \"%s\" was stored as \"%s\"",
+				   d->name, d->hdr.name);
+		return arch_error_detail(err, ARCH_CORRUPT,
+								 "An object copied or renamed over another one is refused: its content belongs to the name in its header.");
+	}
+	if (!d->hdr.encrypt && have_keys && !d->opts.allow_unencrypted)
+	{
+		arch_error(err, ARCH_FATAL,
+				   "object \"%s\" is not encrypted, but encryption keys are configured",
+				   d->name);
+		return arch_error_detail(err, ARCH_FATAL,
+								 "Anyone who can write the repository could have put it there. While a repository moves to encryption, set allow-unencrypted = on.");
+	}
 	if (d->hdr.encrypt)
 	{
-		d->key = d->keys ? arch_keyring_find(d->keys, d->hdr.key_id) : NULL;
+		d->key = have_keys ? arch_keyring_find(d->opts.keys, d->hdr.key_id) : NULL;
 		if (d->key == NULL)
 		{
 			arch_error(err, ARCH_FATAL,
@@ -555,6 +708,7 @@ decoder_start(ArchDecoder *d, ArchError *err)
 		}
 		d->chunk = arch_alloc(d->hdr.chunk_size + ARCH_OBJECT_TAG_LEN);
 		d->chunk_plain = arch_alloc(d->hdr.chunk_size + ARCH_OBJECT_TAG_LEN);
+		d->aad = chunk_aad(&d->hdr, d->hdr_bytes, d->name, &d->aad_len);
 	}
 	if (d->hdr.compress == ARCH_COMPRESS_ZSTD)
 	{
@@ -588,25 +742,32 @@ arch_decoder_sink(void *decoder, const void *data, size_t len, ArchError *err)
 
 	if (!d->have_header)
 	{
-		size_t		needed;
-		ArchStatus	st;
+		ArchStatus	st = ARCH_OK;
 
-		/* gather the header a few bytes at a time if need be */
-		for (;;)
+		/*
+		 * Gather the fixed prefix, which gives the header's length, then
+		 * the rest of the header; the input may come a few bytes at a time.
+		 */
+		if (d->hdr_want == 0)
 		{
-			st = arch_header_decode(d->hdr_bytes, d->hdr_have, &d->hdr, &needed, err);
-			if (st == ARCH_OK)
-				break;
-			if (st != ARCH_NOT_FOUND)
-			{
-				char		why[ARCH_ERROR_LEN];
-
-				snprintf(why, sizeof(why), "%s", err->message);
-				return decoder_corrupt(d, why, err);
-			}
-			if (len == 0)
+			gather(d->hdr_bytes, &d->hdr_have, ARCH_OBJECT_PREFIX_LEN, &p, &len);
+			if (d->hdr_have < ARCH_OBJECT_PREFIX_LEN)
 				return ARCH_OK;
-			gather(d->hdr_bytes, &d->hdr_have, needed, &p, &len);
+			st = arch_header_length(d->hdr_bytes, d->hdr_have, &d->hdr_want, err);
+		}
+		if (st == ARCH_OK)
+		{
+			gather(d->hdr_bytes, &d->hdr_have, d->hdr_want, &p, &len);
+			if (d->hdr_have < d->hdr_want)
+				return ARCH_OK;
+			st = arch_header_decode(d->hdr_bytes, d->hdr_have, &d->hdr, err);
+		}
+		if (st != ARCH_OK)
+		{
+			char		why[ARCH_ERROR_LEN];
+
+			snprintf(why, sizeof(why), "%s", err->message);
+			return decoder_corrupt(d, why, err);
 		}
 		d->have_header = true;
 		st = decoder_start(d, err);

@@ -15,6 +15,8 @@
 #ifndef ARCH_S3_REQUEST_H
 #define ARCH_S3_REQUEST_H
 
+#include <time.h>
+
 #include "http.h"
 
 /*
@@ -42,5 +44,27 @@ extern char *s3_url(const S3Endpoint *ep, const char *key, const ArchQuery *q);
 
 /* CompleteMultipartUpload body for parts 1..nparts with their ETags */
 extern char *s3_complete_body(int nparts, char *const *etags);
+
+/* One unfinished multipart upload, from a ListMultipartUploads answer */
+typedef struct S3Upload
+{
+	char	   *key;
+	char	   *upload_id;
+	time_t		initiated;
+} S3Upload;
+
+/*
+ * Parse one page of a ListMultipartUploads answer: its uploads (append to
+ * *uploads, *n of them) and, when the answer is truncated, the markers of
+ * the next page (*next_key, *next_upload_id; NULL otherwise).  An upload
+ * without key, id or a valid date is ARCH_FATAL.
+ */
+extern ArchStatus s3_uploads_parse(const char *xml, S3Upload **uploads, int *n,
+								   char **next_key, char **next_upload_id,
+								   ArchError *err);
+extern void s3_uploads_free(S3Upload *uploads, int n);
+
+/* "2026-12-04T07:35:46.000Z" (ISO 8601, UTC) as a time_t; false if not */
+extern bool s3_time_parse(const char *text, time_t *out);
 
 #endif							/* ARCH_S3_REQUEST_H */

@@ -42,50 +42,6 @@ arch_storage_driver_find(const char *scheme)
 	return NULL;
 }
 
-ArchStatus
-arch_error(ArchError *err, ArchStatus status, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	err->detail[0] = '\0';
-	return status;
-}
-
-ArchStatus
-arch_error_detail(ArchError *err, ArchStatus status, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
-	va_end(ap);
-	return status;
-}
-
-const char *
-arch_status_name(ArchStatus status)
-{
-	switch (status)
-	{
-		case ARCH_OK:
-			return "ok";
-		case ARCH_NOT_FOUND:
-			return "not found";
-		case ARCH_EXISTS:
-			return "exists";
-		case ARCH_TRANSIENT:
-			return "transient failure";
-		case ARCH_FATAL:
-			return "fatal failure";
-		case ARCH_CORRUPT:
-			return "corrupt";
-	}
-	return "unrecognized status";
-}
-
 /*
  * arch_storage_open
  *
@@ -234,4 +190,14 @@ ArchStatus
 arch_storage_remove(ArchStorage *storage, const char *name, ArchError *err)
 {
 	return storage->driver->remove(storage->state, name, err);
+}
+
+ArchStatus
+arch_storage_cleanup(ArchStorage *storage, const char *prefix, time_t before,
+					 int *removed, ArchError *err)
+{
+	*removed = 0;
+	if (storage->driver->cleanup == NULL)
+		return ARCH_OK;
+	return storage->driver->cleanup(storage->state, prefix, before, removed, err);
 }

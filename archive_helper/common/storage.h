@@ -29,9 +29,10 @@
  *   The caller then decides by the plaintext checksum whether the existing
  *   object is the same segment.
  * - ARCH_NOT_FOUND means the store answered that the object does not exist,
- *   and nothing else.  An unreachable store, a timeout or a refused
- *   credential is never NOT_FOUND: wal-fetch turns NOT_FOUND into "not in
- *   the archive", which can end a recovery.
+ *   and nothing else (status.h).  An unreachable store, a timeout, a refused
+ *   credential, a missing bucket, container or repository root is never
+ *   NOT_FOUND: wal-fetch turns NOT_FOUND into "not in the archive", which
+ *   can end a recovery.
  * - ARCH_TRANSIENT is returned only after the driver's own bounded retries
  *   (with backoff) failed; every network call has connect and low-speed
  *   timeouts, so no call hangs.
@@ -53,44 +54,9 @@
 #ifndef ARCH_STORAGE_H
 #define ARCH_STORAGE_H
 
-#include "arch_shim.h"
+#include <time.h>
 
-/*
- * Outcome of every storage operation.  Commands map these to exit codes
- * (README, "Exit codes"); drivers choose the most precise one.
- */
-typedef enum ArchStatus
-{
-	ARCH_OK = 0,
-	ARCH_NOT_FOUND,				/* the store answered: no such object */
-	ARCH_EXISTS,				/* if-absent write: the name is taken */
-	ARCH_TRANSIENT,				/* network or store failure, after retries */
-	ARCH_FATAL,					/* credentials, configuration, protocol: retrying
-								 * will not help */
-	ARCH_CORRUPT				/* stored bytes fail verification (checksum,
-								 * authentication tag, format) */
-} ArchStatus;
-
-/*
- * Error buffer filled by the operation that failed, for the caller to log.
- * One primary message, lower case and without a final period; an optional
- * detail, a full sentence.  Never a secret.
- */
-#define ARCH_ERROR_LEN 1024
-
-typedef struct ArchError
-{
-	char		message[ARCH_ERROR_LEN];
-	char		detail[ARCH_ERROR_LEN];
-} ArchError;
-
-/* Set the message (detail cleared) and return status, for "return arch_error(...)" */
-extern ArchStatus arch_error(ArchError *err, ArchStatus status,
-							 const char *fmt,...) ARCH_PRINTF(3, 4);
-/* Set the detail of an error already set; returns the status given */
-extern ArchStatus arch_error_detail(ArchError *err, ArchStatus status,
-									const char *fmt,...) ARCH_PRINTF(3, 4);
-extern const char *arch_status_name(ArchStatus status);
+#include "status.h"
 
 /*
  * A parsed repository URL (url.c).  For file://, path is the absolute
@@ -110,6 +76,16 @@ typedef struct ArchUrl
 
 extern ArchStatus arch_url_parse(const char *text, ArchUrl *url, ArchError *err);
 extern void arch_url_free(ArchUrl *url);
+
+/*
+ * Split the endpoint URL of an object store, given by setting (named in
+ * messages), into origin ("http(s)://host[:port]") and path ("" or
+ * "/a/b", without a trailing slash; only with allow_path).  Userinfo, a
+ * query or a fragment is refused without quoting the URL.
+ */
+extern ArchStatus arch_endpoint_parse(const char *setting, const char *text,
+									  bool allow_path, char **origin,
+									  char **path, ArchError *err);
 
 /*
  * A setting a driver (or the core) reads through the configuration
@@ -132,13 +108,13 @@ typedef struct ArchConfig ArchConfig;
 /* Value of a setting (option > environment > file > default), or NULL */
 extern const char *arch_config_get(const ArchConfig *cfg, const char *name);
 
-/* What a driver knows about a stored object */
+/*
+ * What a driver knows about a stored object.  (Store metadata may hold the
+ * plaintext SHA-256 too, but readers never depend on it: object.h.)
+ */
 typedef struct ArchObjectInfo
 {
 	uint64_t	size;			/* stored bytes */
-	char		sha256[65];		/* plaintext SHA-256 (hex) from the object's
-								 * metadata, "" when the backend keeps none:
-								 * callers then read the object header */
 } ArchObjectInfo;
 
 typedef struct ArchWriteOptions
@@ -207,6 +183,16 @@ typedef struct ArchStorageDriver
 						 ArchListCallback callback, void *arg, ArchError *err);
 	/* a missing object is ARCH_NOT_FOUND */
 	ArchStatus	(*remove) (void *state, const char *name, ArchError *err);
+
+	/*
+	 * Optional: remove what interrupted writes left under prefix (their
+	 * temporary files, unfinished multipart uploads) that was started at
+	 * the time "before" or earlier, and count it in *removed.  Only the
+	 * repository's own names are touched.  NULL when a backend leaves
+	 * nothing behind that would not expire by itself.
+	 */
+	ArchStatus	(*cleanup) (void *state, const char *prefix, time_t before,
+							int *removed, ArchError *err);
 } ArchStorageDriver;
 
 /* The drivers (storage_<scheme>.c); the registry in storage.c lists them */
@@ -265,5 +251,9 @@ extern ArchStatus arch_storage_list(ArchStorage *storage, const char *prefix,
 									ArchError *err);
 extern ArchStatus arch_storage_remove(ArchStorage *storage, const char *name,
 									  ArchError *err);
+/* The driver's cleanup, or nothing to do (*removed 0) */
+extern ArchStatus arch_storage_cleanup(ArchStorage *storage, const char *prefix,
+									   time_t before, int *removed,
+									   ArchError *err);
 
 #endif							/* ARCH_STORAGE_H */

@@ -166,6 +166,8 @@ static const ArchHttpStoreType az_type = {
 	.request = az_request,
 	.kind = "container",
 	.meta_sha256 = "x-ms-meta-sha256",
+	.object_missing_code = "BlobNotFound",
+	.container_missing_code = "ContainerNotFound",
 	.credentials_hint = "The store refused the credentials: check AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN.",
 	.list_param = {"comp", "restype"},
 	.list_value = {"list", "container"},
@@ -177,38 +179,6 @@ static const ArchHttpStoreType az_type = {
 };
 
 /* ---------------------------------------------------------------- open */
-
-/* Split "scheme://host[:port][/path]" into origin and path */
-static ArchStatus
-az_split_endpoint(const char *endpoint, char **origin, char **path,
-				  ArchError *err)
-{
-	const char *host = strstr(endpoint, "://");
-	const char *slash;
-	size_t		plen;
-
-	if (host == NULL || (strncmp(endpoint, "http://", 7) != 0 &&
-						 strncmp(endpoint, "https://", 8) != 0) ||
-		strpbrk(endpoint, "?#@") != NULL)
-	{
-		arch_error(err, ARCH_FATAL, "invalid Azure endpoint \"%s\"", endpoint);
-		return arch_error_detail(err, ARCH_FATAL,
-								 "An endpoint looks like https://ACCOUNT.blob.core.windows.net or http://127.0.0.1:10000/devstoreaccount1.");
-	}
-	slash = strchr(host + 3, '/');
-	if (slash == NULL)
-		slash = endpoint + strlen(endpoint);
-	*origin = arch_alloc(slash - endpoint + 1);
-	memcpy(*origin, endpoint, slash - endpoint);
-	(*origin)[slash - endpoint] = '\0';
-	plen = strlen(slash);
-	while (plen > 0 && slash[plen - 1] == '/')
-		plen--;
-	*path = arch_alloc(plen + 1);
-	memcpy(*path, slash, plen);
-	(*path)[plen] = '\0';
-	return ARCH_OK;
-}
 
 static ArchStatus
 az_open(const ArchUrl *url, const ArchConfig *cfg, void **state, ArchError *err)
@@ -249,7 +219,8 @@ az_open(const ArchUrl *url, const ArchConfig *cfg, void **state, ArchError *err)
 	if (endpoint == NULL || endpoint[0] == '\0')
 		endpoint = default_endpoint =
 			arch_psprintf("https://%s.blob.core.windows.net", account);
-	st = az_split_endpoint(endpoint, &az->origin, &az->base_path, err);
+	st = arch_endpoint_parse("azure-endpoint", endpoint, true, &az->origin,
+							 &az->base_path, err);
 	arch_free(default_endpoint);
 	if (st != ARCH_OK)
 	{
@@ -406,4 +377,6 @@ const ArchStorageDriver arch_storage_azure_driver = {
 	.info = arch_store_info,
 	.list = arch_store_list,
 	.remove = arch_store_delete,
+	/* uncommitted blocks expire by themselves (after seven days) */
+	.cleanup = NULL,
 };

@@ -30,7 +30,7 @@
 
 #include "storage.h"
 
-/* Suffix of temporary files; list() skips them */
+/* Suffix of temporary files; list() skips them, cleanup() removes old ones */
 #define FILE_TMP_SUFFIX ".dbops.tmp."
 #define FILE_BUF_SIZE (256 * 1024)
 
@@ -479,29 +479,33 @@ file_info(void *state, const char *name, ArchObjectInfo *info, ArchError *err)
 	if (rc != 0)
 		return file_missing(fs, errno, "stat", name, err);
 	info->size = st.st_size;
-	/* a plain directory keeps no metadata: callers read the header */
-	info->sha256[0] = '\0';
 	return ARCH_OK;
 }
 
+/* What file_walk reports: an entry's name below the root and its status */
+typedef ArchStatus (*FileVisitor) (void *arg, const char *name,
+								   const struct stat *sb, ArchError *err);
+
 /*
- * Walk dir (relative name rel, "" for the root) and report every object
- * whose name starts with prefix.  Only directories that can hold such
- * names are entered.
+ * Walk dir (relative name rel, "" for the root) and call visit for every
+ * file whose name starts with prefix: the objects, or (temporaries) the
+ * temporary files of interrupted writes instead.  Only directories that
+ * can hold such names are entered.
  */
 static ArchStatus
-file_list_dir(FileStorage *fs, const char *rel, const char *prefix,
-			  ArchListCallback callback, void *arg, ArchError *err)
+file_walk(FileStorage *fs, const char *rel, const char *prefix, bool temporaries,
+		  FileVisitor visit, void *arg, ArchError *err)
 {
 	char	   *dir = rel[0] ? file_path(fs, rel) : arch_strdup(fs->root);
 	DIR		   *d = opendir(dir);
 	struct dirent *de;
+	size_t		prefix_len = strlen(prefix);
 	ArchStatus	st = ARCH_OK;
 
 	arch_free(dir);
 	if (d == NULL)
 	{
-		/* a prefix whose directory does not exist lists nothing */
+		/* a prefix whose directory does not exist holds nothing */
 		if (errno == ENOENT && rel[0] != '\0')
 			return ARCH_OK;
 		return file_missing(fs, errno, "list", rel[0] ? rel : "/", err);
@@ -510,12 +514,10 @@ file_list_dir(FileStorage *fs, const char *rel, const char *prefix,
 	{
 		char	   *name;
 		size_t		name_len;
-		size_t		prefix_len = strlen(prefix);
 		struct stat sb;
 		char	   *path;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-			strstr(de->d_name, FILE_TMP_SUFFIX) != NULL)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		name = rel[0] ? arch_psprintf("%s/%s", rel, de->d_name) : arch_strdup(de->d_name);
 		name_len = strlen(name);
@@ -528,10 +530,11 @@ file_list_dir(FileStorage *fs, const char *rel, const char *prefix,
 			if (S_ISDIR(sb.st_mode))
 			{
 				if (strncmp(name, prefix, common) == 0)
-					st = file_list_dir(fs, name, prefix, callback, arg, err);
+					st = file_walk(fs, name, prefix, temporaries, visit, arg, err);
 			}
-			else if (strncmp(name, prefix, prefix_len) == 0)
-				st = callback(arg, name, (uint64_t) sb.st_size, err);
+			else if (strncmp(name, prefix, prefix_len) == 0 &&
+					 (strstr(de->d_name, FILE_TMP_SUFFIX) != NULL) == temporaries)
+				st = visit(arg, name, &sb, err);
 		}
 		arch_free(path);
 		arch_free(name);
@@ -540,11 +543,75 @@ file_list_dir(FileStorage *fs, const char *rel, const char *prefix,
 	return st;
 }
 
+/* FileVisitor of file_list: hand the object to the caller's callback */
+typedef struct FileListing
+{
+	ArchListCallback callback;
+	void	   *arg;
+} FileListing;
+
+static ArchStatus
+file_list_visit(void *arg, const char *name, const struct stat *sb,
+				ArchError *err)
+{
+	FileListing *l = arg;
+
+	return l->callback(l->arg, name, (uint64_t) sb->st_size, err);
+}
+
 static ArchStatus
 file_list(void *state, const char *prefix, ArchListCallback callback,
 		  void *arg, ArchError *err)
 {
-	return file_list_dir(state, "", prefix, callback, arg, err);
+	FileListing l = {callback, arg};
+
+	return file_walk(state, "", prefix, false, file_list_visit, &l, err);
+}
+
+/* FileVisitor of file_cleanup: remove a temporary file not newer than before */
+typedef struct FileSweep
+{
+	FileStorage *fs;
+	time_t		before;
+	int			removed;
+} FileSweep;
+
+static ArchStatus
+file_sweep_visit(void *arg, const char *name, const struct stat *sb,
+				 ArchError *err)
+{
+	FileSweep  *sw = arg;
+	char	   *path;
+	int			rc;
+
+	/* younger: maybe a write still in progress, in this or another process */
+	if (sb->st_mtime > sw->before)
+		return ARCH_OK;
+	path = file_path(sw->fs, name);
+	rc = unlink(path);
+	arch_free(path);
+	/* gone meanwhile: a concurrent sweep got there first */
+	if (rc != 0 && errno != ENOENT)
+		return file_error(sw->fs, errno, "remove the temporary file", name, err);
+	if (rc == 0)
+		sw->removed++;
+	return ARCH_OK;
+}
+
+/*
+ * Temporary files are what a write killed before its rename leaves (the
+ * name carries the writer's process id, which says nothing on another
+ * host of a shared mount: hence the age).
+ */
+static ArchStatus
+file_cleanup(void *state, const char *prefix, time_t before, int *removed,
+			 ArchError *err)
+{
+	FileSweep	sw = {state, before, 0};
+	ArchStatus	st = file_walk(state, "", prefix, true, file_sweep_visit, &sw, err);
+
+	*removed = sw.removed;
+	return st;
 }
 
 static ArchStatus
@@ -573,4 +640,5 @@ const ArchStorageDriver arch_storage_file_driver = {
 	.info = file_info,
 	.list = file_list,
 	.remove = file_remove,
+	.cleanup = file_cleanup,
 };

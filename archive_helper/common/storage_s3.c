@@ -11,7 +11,8 @@
  *
  * Writes are buffered up to s3-multipart-threshold; a larger object goes
  * up as a multipart upload in parts of that size, which is aborted if
- * anything fails, so no partial object ever appears under its name.  The
+ * anything fails, so no partial object ever appears under its name; an
+ * upload whose process was killed is aborted later by s3_cleanup.  The
  * plaintext SHA-256 of every object is kept as user metadata
  * (x-amz-meta-sha256).
  *
@@ -125,6 +126,8 @@ static const ArchHttpStoreType s3_type = {
 	.request = s3_request,
 	.kind = "bucket",
 	.meta_sha256 = "x-amz-meta-sha256",
+	.object_missing_code = "NoSuchKey",
+	.container_missing_code = "NoSuchBucket",
 	.credentials_hint = "The store refused the credentials: check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region.",
 	.list_param = {"list-type"},
 	.list_value = {"2"},
@@ -322,19 +325,37 @@ s3_writer_free(S3Writer *w)
 	arch_free(w);
 }
 
-/* Abort a multipart upload so its parts do not linger (and cost) */
+/*
+ * Abort the multipart upload upload_id of key (the bucket's key; name is
+ * the object's name, for messages), so its parts do not linger and cost.
+ * An upload that is gone already (NoSuchUpload) needs no abort.
+ */
+static ArchStatus
+s3_abort_upload(S3Storage *s3, const char *key, const char *name,
+				const char *upload_id, ArchError *err)
+{
+	char	   *what = arch_store_what(&s3->store, "abort the multipart upload of", name);
+	ArchQuery	q = {0};
+	ArchHttpResponse resp = {0};
+	ArchStatus	st;
+
+	arch_query_add(&q, "uploadId", upload_id);
+	st = s3_request(s3, "DELETE", key, &q, NULL, NULL, 0, NULL, NULL, what, &resp, err);
+	if (st == ARCH_OK && resp.status != 204 && resp.status != 200 && resp.status != 404)
+		st = arch_store_fail(&s3->store, &resp, what, err);
+	arch_http_response_free(&resp);
+	arch_free(what);
+	return st;
+}
+
+/* A failed upload: abort it, or leave it to cleanup with a WARNING */
 static void
 s3_multipart_abort(S3Writer *w)
 {
-	ArchQuery	q = {0};
-	ArchHttpResponse resp = {0};
 	ArchError	err;
 
-	arch_query_add(&q, "uploadId", w->upload_id);
-	if (s3_upload_step(w, "DELETE", "abort the multipart upload of", &q, NULL, NULL, 0,
-					   &resp, &err) != ARCH_OK)
+	if (s3_abort_upload(w->s3, w->w.key, w->w.name, w->upload_id, &err) != ARCH_OK)
 		arch_log(ARCH_LOG_WARNING, "%s", err.message);
-	arch_http_response_free(&resp);
 }
 
 /* One PUT of the whole object, refused by the store if the name is taken */
@@ -448,6 +469,80 @@ s3_remove(void *state, const char *name, ArchError *err)
 	return arch_store_delete(state, name, err);
 }
 
+/* ---------------------------------------------------------------- cleanup */
+
+/*
+ * Abort the unfinished multipart uploads of the repository's keys under
+ * prefix that were started at "before" or earlier: what a push or a backup killed
+ * mid-upload leaves, billed by the store until aborted.  (The store's
+ * lifecycle rule AbortIncompleteMultipartUpload does the same on its side.)
+ * Listing and aborting need s3:ListBucketMultipartUploads and
+ * s3:AbortMultipartUpload.
+ */
+static ArchStatus
+s3_cleanup(void *state, const char *prefix, time_t before, int *removed,
+		   ArchError *err)
+{
+	S3Storage  *s3 = state;
+	const char *repo_prefix = s3->store.prefix;
+	/* "prefix/" keeps a repository at db1 away from one at db10 */
+	char	   *full = repo_prefix[0] ? arch_psprintf("%s/%s", repo_prefix, prefix) :
+		arch_strdup(prefix);
+	size_t		strip = repo_prefix[0] ? strlen(repo_prefix) + 1 : 0;
+	char	   *what = arch_store_what(&s3->store, "list the multipart uploads under",
+									   prefix[0] ? prefix : "/");
+	char	   *key_marker = NULL;
+	char	   *id_marker = NULL;
+	ArchStatus	st;
+
+	*removed = 0;
+	do
+	{
+		ArchQuery	q = {0};
+		ArchHttpResponse resp = {0};
+		S3Upload   *uploads = NULL;
+		int			n = 0;
+		char	   *next_key = NULL;
+		char	   *next_id = NULL;
+
+		arch_query_add(&q, "uploads", "");
+		arch_query_add(&q, "prefix", full);
+		if (key_marker)
+		{
+			arch_query_add(&q, "key-marker", key_marker);
+			arch_query_add(&q, "upload-id-marker", id_marker);
+		}
+		st = s3_request(s3, "GET", "", &q, NULL, NULL, 0, NULL, NULL, what, &resp, err);
+		if (st == ARCH_OK && resp.status != 200)
+			st = arch_store_fail(&s3->store, &resp, what, err);
+		if (st == ARCH_OK)
+			st = s3_uploads_parse(resp.body.data, &uploads, &n, &next_key, &next_id, err);
+		for (int i = 0; i < n && st == ARCH_OK; i++)
+		{
+			/* the store filtered by prefix already; never trust that alone */
+			if (strncmp(uploads[i].key, full, strlen(full)) != 0 ||
+				uploads[i].initiated > before)
+				continue;
+			st = s3_abort_upload(s3, uploads[i].key, uploads[i].key + strip,
+								 uploads[i].upload_id, err);
+			if (st == ARCH_OK)
+				(*removed)++;
+		}
+		s3_uploads_free(uploads, n);
+		arch_http_response_free(&resp);
+		arch_free(key_marker);
+		arch_free(id_marker);
+		key_marker = next_key;
+		id_marker = next_id;
+	} while (st == ARCH_OK && key_marker != NULL);
+
+	arch_free(key_marker);
+	arch_free(id_marker);
+	arch_free(what);
+	arch_free(full);
+	return st;
+}
+
 const ArchStorageDriver arch_storage_s3_driver = {
 	.scheme = "s3",
 	.settings = s3_settings,
@@ -461,4 +556,5 @@ const ArchStorageDriver arch_storage_s3_driver = {
 	.info = arch_store_info,
 	.list = arch_store_list,
 	.remove = s3_remove,
+	.cleanup = s3_cleanup,
 };

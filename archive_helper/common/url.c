@@ -1,13 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * url.c
- *		Parse repository URLs: file:///path, s3://bucket/prefix,
- *		azure://container/prefix.
+ *		Parse the URLs dbops_archive is given: repository URLs
+ *		(file:///path, s3://bucket/prefix, azure://container/prefix) and
+ *		the endpoint URLs of object stores (http(s)://host[:port][/path]).
  *
- * A URL is echoed in every error message, so it must never carry a
- * secret: userinfo ("key:secret@"), a query string (an Azure SAS token)
- * and fragments are refused here, and credentials come from the settings
- * instead.
+ * A URL is echoed in error messages, so it must never carry a secret:
+ * userinfo ("key:secret@"), a query string (an Azure SAS token, a signed
+ * request's X-Amz-Security-Token) and fragments are refused here, before
+ * the URL appears in any message, and credentials come from their own
+ * settings instead.
  *
  * archive_helper/common/url.c
  *
@@ -130,4 +132,51 @@ arch_url_free(ArchUrl *url)
 	arch_free(url->prefix);
 	arch_free(url->path);
 	memset(url, 0, sizeof(ArchUrl));
+}
+
+ArchStatus
+arch_endpoint_parse(const char *setting, const char *text, bool allow_path,
+					char **origin, char **path, ArchError *err)
+{
+	const char *host;
+	const char *slash;
+	size_t		plen;
+
+	*origin = NULL;
+	*path = NULL;
+	/* refuse secrets first, and never quote a URL that may hold one */
+	if (strpbrk(text, "?#@") != NULL)
+	{
+		arch_error(err, ARCH_FATAL,
+				   "endpoint URL of setting \"%s\" must not contain \"@\", \"?\" or \"#\"",
+				   setting);
+		return arch_error_detail(err, ARCH_FATAL,
+								 "Credentials and tokens belong in their own settings, never in an endpoint URL; it is not shown here, in case it holds one.");
+	}
+	if (strncmp(text, "https://", 8) == 0)
+		host = text + 8;
+	else if (strncmp(text, "http://", 7) == 0)
+		host = text + 7;
+	else
+		host = NULL;
+	slash = host ? host + strcspn(host, "/") : text;
+	/* a trailing slash is no path */
+	plen = strlen(slash);
+	while (plen > 0 && slash[plen - 1] == '/')
+		plen--;
+	if (host == NULL || slash == host || (plen > 0 && !allow_path))
+	{
+		arch_error(err, ARCH_FATAL, "invalid endpoint URL \"%s\" in setting \"%s\"",
+				   text, setting);
+		return arch_error_detail(err, ARCH_FATAL,
+								 "An endpoint URL looks like http://host:port or https://host%s.",
+								 allow_path ? ", with an optional path" : ", without a path");
+	}
+	*origin = arch_alloc(slash - text + 1);
+	memcpy(*origin, text, slash - text);
+	(*origin)[slash - text] = '\0';
+	*path = arch_alloc(plen + 1);
+	memcpy(*path, slash, plen);
+	(*path)[plen] = '\0';
+	return ARCH_OK;
 }

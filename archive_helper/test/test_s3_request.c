@@ -88,7 +88,7 @@ test_urls(void)
 	s3_endpoint_free(&ep);
 
 	tap_ok(s3_endpoint_build("ftp://host", "us-east-1", "b", false, &ep, &err) == ARCH_FATAL &&
-	   strstr(err.message, "invalid S3 endpoint \"ftp://host\"") != NULL,
+	   strstr(err.message, "invalid endpoint URL \"ftp://host\"") != NULL,
 	   "an endpoint that is not http(s) is refused");
 	tap_ok(s3_endpoint_build("http://host/path", "us-east-1", "b", false, &ep, &err) == ARCH_FATAL,
 	   "an endpoint with a path is refused");
@@ -233,6 +233,8 @@ static const ArchHttpStoreType scripted_type = {
 	.request = scripted_request,
 	.kind = "bucket",
 	.meta_sha256 = "x-amz-meta-sha256",
+	.object_missing_code = "NoSuchKey",
+	.container_missing_code = "NoSuchBucket",
 	.credentials_hint = "Check the keys.",
 	.list_param = {"list-type"},
 	.list_value = {"2"},
@@ -278,9 +280,15 @@ test_store_operations(void)
 	static const char *const denied_body[] = {"<Error><Code>AccessDenied</Code></Error>"};
 	static const long busy[] = {503};
 	static const char *const busy_body[] = {"<Error><Code>SlowDown</Code></Error>"};
-	static const long missing[] = {404, 404};
-	static const char *const missing_body[] = {"", "<Error><Code>NoSuchBucket</Code></Error>"};
-	static const long found[] = {200};
+	static const long missing[] = {404, 404, 404, 404, 404};
+	static const char *const missing_body[] = {
+		"<Error><Code>NoSuchKey</Code></Error>",
+		"<Error><Code>NoSuchBucket</Code></Error>",
+		"<Error><Code>NoSuchBucket</Code></Error>",
+		"<html>Not Found</html>",
+		"<Error><Code>NoSuchBucket</Code></Error>"
+	};
+	static const long found[] = {206};
 	static const char *const empty[] = {""};
 	ScriptedStore s;
 	ArchBuf		names = {0};
@@ -312,23 +320,31 @@ test_store_operations(void)
 	tap_like(err.detail, "Gave up after", "... and says it gave up");
 	scripted_free(&s);
 
+	/* status.h: only the store's "no such object" is ARCH_NOT_FOUND */
 	scripted_init(&s, missing, missing_body);
-	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_NOT_FOUND, "404 on an object is not found");
+	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_NOT_FOUND,
+		   "404 NoSuchKey on an object is not found");
 	tap_is_str(err.message,
 			   "object \"wal/x\" not found in bucket \"walbucket\" of repository \"s3://walbucket/db1\"",
 			   "... naming the object");
+	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_FATAL,
+		   "404 NoSuchBucket on a lookup is fatal, never \"not found\"");
+	tap_is_str(err.message, "bucket \"walbucket\" of repository \"s3://walbucket/db1\" does not exist",
+			   "... and says the bucket is missing");
+	tap_ok(arch_store_read(&s, "wal/x", 0, NULL, NULL, &err) == ARCH_FATAL,
+		   "404 NoSuchBucket on a download is fatal");
+	tap_ok(arch_store_read(&s, "wal/x", 0, NULL, NULL, &err) == ARCH_FATAL,
+		   "404 without the store's code (a proxy, a wrong endpoint) is fatal");
+	tap_like(err.detail, "did not say that the object does not exist", "... saying why");
 	tap_ok(arch_store_list(&s, "", collect, &names, &err) == ARCH_FATAL,
 		   "404 on a listing (no such bucket) is fatal, never \"not found\"");
 	scripted_free(&s);
 
 	scripted_init(&s, found, empty);
-	s.headers = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n"
-		"x-amz-meta-sha256: 0123456789012345678901234567890123456789012345678901234567890123\r\n\r\n";
+	s.headers = "HTTP/1.1 206 Partial Content\r\nContent-Length: 1\r\nContent-Range: bytes 0-0/42\r\n\r\n";
 	tap_ok(arch_store_info(&s, "wal/x", &info, &err) == ARCH_OK && info.size == 42,
-		   "HEAD gives the size");
-	tap_is_str(info.sha256, "0123456789012345678901234567890123456789012345678901234567890123",
-			   "... and the plaintext SHA-256 from the metadata header");
-	tap_is_str(s.log.data, "HEAD db1/wal/x?;", "HEAD of the prefixed key");
+		   "a lookup gives the size from Content-Range");
+	tap_is_str(s.log.data, "GET db1/wal/x?;", "a lookup is a (ranged) GET of the prefixed key");
 	scripted_free(&s);
 
 	/* Azure names its error in a header, also for HEAD (no body) */
@@ -340,7 +356,54 @@ test_store_operations(void)
 			   "the error code comes from x-ms-error-code when the store sends one");
 	scripted_free(&s);
 	arch_http_response_free(&resp);
+	resp.status = 404;
+	arch_buf_appendf(&resp.headers, "HTTP/1.1 404 Not Found\r\nx-ms-error-code: NoSuchBucket\r\n\r\n");
+	scripted_init(&s, found, empty);
+	tap_ok(arch_store_missing(&s.store, &resp, "x", "look up \"x\"", &err) == ARCH_FATAL,
+		   "a missing container named in x-ms-error-code is fatal");
+	scripted_free(&s);
+	arch_http_response_free(&resp);
 	arch_buf_free(&names);
+}
+
+static void
+test_uploads(void)
+{
+	static const char *page =
+		"<ListMultipartUploadsResult><Bucket>walbucket</Bucket>"
+		"<Upload><Key>db1/wal/a</Key><UploadId>2~x&amp;y</UploadId>"
+		"<Initiated>2026-12-04T07:35:46.000Z</Initiated></Upload>"
+		"<Upload><Key>db1/wal/b</Key><UploadId>2~z</UploadId>"
+		"<Initiated>1970-01-01T00:00:10Z</Initiated></Upload>"
+		"<IsTruncated>true</IsTruncated><NextKeyMarker>db1/wal/b</NextKeyMarker>"
+		"<NextUploadIdMarker>2~z</NextUploadIdMarker></ListMultipartUploadsResult>";
+	S3Upload   *ups = NULL;
+	int			n = 0;
+	char	   *next_key;
+	char	   *next_id;
+	time_t		t;
+	ArchError	err;
+
+	tap_ok(s3_uploads_parse(page, &ups, &n, &next_key, &next_id, &err) == ARCH_OK && n == 2,
+		   "list of multipart uploads: two uploads");
+	tap_ok(n == 2 && strcmp(ups[0].key, "db1/wal/a") == 0 &&
+		   strcmp(ups[0].upload_id, "2~x&y") == 0 && ups[0].initiated == 1796369746 &&
+		   ups[1].initiated == 10, "... keys, ids (entities decoded) and dates");
+	tap_ok(next_key && next_id && strcmp(next_key, "db1/wal/b") == 0 &&
+		   strcmp(next_id, "2~z") == 0, "... and the markers of the next page");
+	s3_uploads_free(ups, n);
+	arch_free(next_key);
+	arch_free(next_id);
+	ups = NULL;
+	n = 0;
+	tap_ok(s3_uploads_parse("<Upload><Key>k</Key><UploadId>i</UploadId></Upload>", &ups, &n,
+							&next_key, &next_id, &err) == ARCH_FATAL,
+		   "an upload without a date is refused");
+	tap_ok(s3_uploads_parse("<IsTruncated>true</IsTruncated>", &ups, &n, &next_key, &next_id,
+							&err) == ARCH_FATAL, "a truncated page without markers is refused");
+	s3_uploads_free(ups, n);
+	tap_ok(!s3_time_parse("2026-12-04T07:35:46+01:00", &t) && !s3_time_parse("2026-13-04T07:35:46Z", &t) &&
+		   !s3_time_parse("yesterday", &t), "dates other than UTC ISO 8601 are refused");
 }
 
 int
@@ -353,5 +416,6 @@ main(void)
 	test_status();
 	test_upload();
 	test_store_operations();
+	test_uploads();
 	return tap_done();
 }

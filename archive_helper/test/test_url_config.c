@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "local_file.h"
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/dbops_test_config.XXXXXX";
@@ -56,6 +57,69 @@ test_urls(void)
 	tap_ok(arch_url_parse("", &u, &err) == ARCH_FATAL, "empty URL refused");
 }
 
+static void
+test_endpoints(void)
+{
+	char	   *origin;
+	char	   *path;
+	ArchError	err;
+
+	tap_ok(arch_endpoint_parse("azure-endpoint", "http://127.0.0.1:10000/devstoreaccount1/",
+							   true, &origin, &path, &err) == ARCH_OK &&
+		   strcmp(origin, "http://127.0.0.1:10000") == 0 &&
+		   strcmp(path, "/devstoreaccount1") == 0,
+		   "endpoint: origin and path, trailing slash dropped");
+	arch_free(origin);
+	arch_free(path);
+	tap_ok(arch_endpoint_parse("s3-endpoint", "https://s3.example.net/", false,
+							   &origin, &path, &err) == ARCH_OK &&
+		   strcmp(origin, "https://s3.example.net") == 0 && path[0] == '\0',
+		   "endpoint without a path");
+	arch_free(origin);
+	arch_free(path);
+	tap_ok(arch_endpoint_parse("s3-endpoint", "https://h/p", false, &origin, &path,
+							   &err) == ARCH_FATAL, "a path refused where none is allowed");
+	tap_ok(arch_endpoint_parse("s3-endpoint", "http:///p", true, &origin, &path,
+							   &err) == ARCH_FATAL, "an endpoint without host refused");
+	tap_ok(arch_endpoint_parse("s3-endpoint", "http://AKID:S3CRET@h:9", false, &origin,
+							   &path, &err) == ARCH_FATAL &&
+		   strstr(err.message, "S3CRET") == NULL && strstr(err.detail, "S3CRET") == NULL,
+		   "userinfo refused without being echoed");
+	tap_like(err.message, "setting \"s3-endpoint\"", "... naming the setting");
+	tap_ok(arch_endpoint_parse("azure-endpoint", "http://h/acct?sig=S3CRET", true, &origin,
+							   &path, &err) == ARCH_FATAL &&
+		   strstr(err.message, "S3CRET") == NULL, "a query (SAS) refused without being echoed");
+}
+
+static void
+test_paths(void)
+{
+	char	   *data = arch_psprintf("%s/pgdata", tmpdir);
+	char	   *link = arch_psprintf("%s/link", tmpdir);
+	char	   *p;
+
+	mkdir(data, 0700);
+	if (symlink(data, link) != 0)
+		printf("# symlink failed\n");
+	tap_ok(arch_path_is_under(data, data), "a directory is under itself");
+	p = arch_psprintf("%s/not/yet/made", data);
+	tap_ok(arch_path_is_under(p, data), "a path that does not exist yet is judged");
+	arch_free(p);
+	p = arch_psprintf("%s/spool", link);
+	tap_ok(arch_path_is_under(p, data), "a symbolic link to the directory is followed");
+	arch_free(p);
+	p = arch_psprintf("%s/missing/../../spool", data);
+	tap_ok(!arch_path_is_under(p, data), "\"..\" after a missing directory leads out");
+	arch_free(p);
+	p = arch_psprintf("%s/x/../pgdata2", tmpdir);
+	tap_ok(!arch_path_is_under(p, data), "a sibling with the same prefix is not under it");
+	arch_free(p);
+	unlink(link);
+	rmdir(data);
+	arch_free(link);
+	arch_free(data);
+}
+
 static char *
 write_file(const char *name, const char *text, mode_t mode)
 {
@@ -77,6 +141,7 @@ test_config(void)
 	char	   *datadir;
 	int64_t		i;
 	uint64_t	size;
+	bool		secret;
 
 	unsetenv("DBOPS_ARCHIVE_REPO");
 	unsetenv("DBOPS_ARCHIVE_COMPRESS_LEVEL");
@@ -116,6 +181,24 @@ test_config(void)
 	arch_config_set_option(cfg, "archive-push-queue-max", "12 parsecs", &err);
 	tap_ok(arch_config_get_size(cfg, "archive-push-queue-max", &size, &err) == ARCH_FATAL,
 		   "size with an unknown unit refused");
+
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_OK && i == 86400,
+		   "duration default 24h");
+	arch_config_set_option(cfg, "cleanup-grace", "90 min", &err);
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_OK && i == 5400,
+		   "duration with a unit");
+	arch_config_set_option(cfg, "cleanup-grace", "off", &err);
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_OK && i == -1,
+		   "duration off");
+	arch_config_set_option(cfg, "cleanup-grace", "99999999999d", &err);
+	tap_ok(arch_config_get_duration(cfg, "cleanup-grace", &i, &err) == ARCH_FATAL,
+		   "a duration beyond ten years is refused");
+	arch_config_set_option(cfg, "allow-unencrypted", "yes", &err);
+	tap_ok(arch_config_get_bool(cfg, "allow-unencrypted", &secret, &err) == ARCH_OK && secret,
+		   "boolean yes");
+	arch_config_set_option(cfg, "allow-unencrypted", "maybe", &err);
+	tap_ok(arch_config_get_bool(cfg, "allow-unencrypted", &secret, &err) == ARCH_FATAL,
+		   "boolean maybe refused");
 
 	tap_ok(arch_config_set_option(cfg, "encrypt-key", "k1 00", &err) == ARCH_FATAL,
 		   "a secret is refused on the command line");
@@ -175,6 +258,22 @@ test_config(void)
 
 	tap_ok(arch_config_load("/nonexistent/dbops.conf", NULL, &cfg, &err) == ARCH_FATAL,
 		   "a config file that was asked for must exist");
+
+	path = arch_psprintf("%s/fifo.conf", tmpdir);
+	mkfifo(path, 0600);
+	tap_ok(arch_config_load(path, NULL, &cfg, &err) == ARCH_FATAL,
+		   "a FIFO as config file is refused (not waited on)");
+	tap_like(err.message, "is not a regular file", "... saying why");
+	unlink(path);
+	arch_free(path);
+
+	cfg = arch_config_new();
+	tap_ok(arch_config_parse(cfg, "repo = x\n\0compress = none\n", 26, &secret, &err) == ARCH_FATAL,
+		   "a NUL byte in a config file is refused");
+	tap_ok(arch_config_parse(cfg, "compress = none", 15, &secret, &err) == ARCH_OK &&
+		   strcmp(arch_config_get(cfg, "compress"), "none") == 0 && !secret,
+		   "the last line needs no newline");
+	arch_config_free(cfg);
 }
 
 int
@@ -185,6 +284,8 @@ main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	test_urls();
+	test_endpoints();
+	test_paths();
 	test_config();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)

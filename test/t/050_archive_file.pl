@@ -37,6 +37,8 @@ $primary->backup('base');
 # A load that writes several segments of real WAL.
 $primary->command_ok([ 'pgbench', '-i', '-s', '2', '-q', 'postgres' ], 'pgbench -i');
 $primary->command_ok([ 'pgbench', '-t', '300', '-c', '2', '-n', 'postgres' ], 'pgbench run');
+# a restore point in the middle of a segment, for the PITR below
+$primary->safe_psql('postgres', "SELECT pg_create_restore_point('before_marker')");
 $primary->safe_psql('postgres', 'CREATE TABLE marker AS SELECT 42 AS answer');
 
 # Everything up to here must reach the archive.
@@ -113,7 +115,40 @@ $restored->poll_query_until('postgres',
 	"SELECT last_archived_wal IS NOT NULL FROM pg_stat_archiver")
   or die 'timed out waiting for the promoted copy to archive';
 ok(-f "$repo_dir/wal/00000002.history", 'timeline history archived as wal/00000002.history');
-
 $restored->stop;
+
+# PITR to the restore point, in the middle of a segment: the new timeline
+# (3, since the archive holds 2 already) starts with a copy of that
+# segment, whose pages still name timeline 1.  wal-fetch checks a restored
+# segment's first page against its name, and must accept this one.
+my $pitr = PostgreSQL::Test::Cluster->new('pitr');
+$pitr->init_from_backup($primary, 'base');
+$pitr->append_conf('postgresql.conf', qq{
+restore_command = '@{[ restore_command($repo) ]}'
+recovery_target_name = 'before_marker'
+recovery_target_action = 'promote'
+archive_mode = on
+archive_command = '@{[ archive_command($repo) ]}'
+});
+$pitr->set_recovery_mode;
+$pitr->start;
+$pitr->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+  or die 'timed out waiting for the PITR to end';
+is($pitr->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'marker'"), '0',
+	'PITR stopped at the restore point');
+my $tli = $pitr->safe_psql('postgres', 'SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)');
+my @history = split /\n/, slurp_file($pitr->data_dir . "/pg_wal/$tli.history");
+my (undef, $switch) = split /\t/, $history[-1];
+my $first = $pitr->safe_psql('postgres', "SELECT pg_walfile_name('$switch'::pg_lsn)");
+$pitr->safe_psql('postgres', 'SELECT pg_switch_wal()');
+$pitr->poll_query_until('postgres', "SELECT last_archived_wal >= '$first' FROM pg_stat_archiver")
+  or die "timed out waiting for $first to be archived";
+my $fetched = PostgreSQL::Test::Utils::tempdir('fetched');
+($rc, $out, $err) = run_archive({ env => { DBOPS_ARCHIVE_REPO => $repo }, cwd => $pitr->data_dir },
+	'wal-fetch', $first, "$fetched/$first");
+is($rc, 0, "the new timeline's first segment $first is restored") or diag($err);
+my ($first_tli) = unpack('x4 L', slurp_file("$fetched/$first"));
+ok($first_tli < hex($tli), "... although its first page names timeline $first_tli");
+$pitr->stop;
 $primary->stop;
 done_testing();

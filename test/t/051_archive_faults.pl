@@ -7,7 +7,10 @@
 use strict;
 use warnings FATAL => 'all';
 
+use Digest::SHA qw(sha256);
 use File::Copy;
+use IPC::Run;
+use Time::HiRes;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -27,8 +30,7 @@ mkdir "$pgdata/pg_wal/archive_status";
 my $seg = '000000010000000000000007';
 my $obj = "$repo_dir/wal/0000000100000000/$seg";
 my $wal = "$pgdata/pg_wal/$seg";
-my $block = 'WAL' . ('x' x 1021);
-my $segment_bytes = $block x 1024;
+my $segment_bytes = wal_segment_bytes($seg, 'WAL' . ('x' x 1021));
 PostgreSQL::Test::Utils::append_to_file($wal, $segment_bytes);
 
 sub archive { my ($e, @a) = @_; return run_archive({ env => { %env, %$e }, cwd => $pgdata }, @a); }
@@ -52,16 +54,112 @@ PostgreSQL::Test::Utils::append_to_file($wal, 'changed');
 is($rc, 4, 'different content exits 4');
 like($err, qr/WAL file "$seg" differs from the copy already in repository "\Q$repo\E"/,
 	'... naming the segment and the repository');
-is(slurp_file($obj), $stored, 'the stored object is unchanged');
+ok(slurp_file($obj) eq $stored, 'the stored object is unchanged');
 unlink $wal;
 PostgreSQL::Test::Utils::append_to_file($wal, $segment_bytes);
+
+# --- an identical re-push needs no room in the repository.  A full file
+# system needs root to make (a tiny tmpfs); what a write that fails on a
+# full disk goes through is shown with the two failures a non-root test can
+# cause: a directory that refuses new files (EACCES, as a read-only mount
+# or a store that refuses writes) and a file-size limit (EFBIG once the
+# temporary file reaches it, as ENOSPC would, mid-write).
+my $full_dir = "$tmp/full";
+mkdir $full_dir;
+my %full = (DBOPS_ARCHIVE_REPO => "file://$full_dir");
+my $rseg = '0000000100000000000000A0';
+my $random = join('', map { chr(int(rand(256))) } 1 .. 300000);
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$rseg", $random);
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$rseg");
+is($rc, 0, 'push of an incompressible segment');
+chmod 0555, "$full_dir/wal/0000000100000000";
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$rseg");
+is($rc, 0, 'identical re-push into a directory that refuses new files exits 0');
+like($err, qr/already in repository .* with identical content/, '... having found the copy');
+my $nseg = '0000000100000000000000A1';
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$nseg", $random);
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$nseg");
+is($rc, 2, '... while a new segment there fails (exit 2), never 0');
+unlink "$pgdata/pg_wal/$rseg";
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$rseg", scalar reverse $random);
+($rc, $out, $err) = archive(\%full, 'wal-push', "pg_wal/$rseg");
+is($rc, 4, '... and other content under the stored name exits 4');
+chmod 0755, "$full_dir/wal/0000000100000000";
+unlink "$pgdata/pg_wal/$rseg";
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$rseg", $random);
+my @limited = ('bash', '-c', 'ulimit -f 64; exec "$0" "$@"');
+($rc, $out, $err) = run_archive({ env => { %env, %full }, cwd => $pgdata, prefix => \@limited },
+	'wal-push', "pg_wal/$rseg");
+is($rc, 0, 'identical re-push whose write fails at a file-size limit exits 0');
+($rc, $out, $err) = run_archive({ env => { %env, %full }, cwd => $pgdata, prefix => \@limited },
+	'wal-push', "pg_wal/$nseg");
+is($rc, 3, '... while a new segment fails (exit 3, not killed by SIGXFSZ)');
+like($err, qr/could not write .*File too large/, '... saying why');
+is(scalar(my @t = glob("$full_dir/wal/*/*.dbops.tmp.*")), 0, '... and leaves no temporary file');
+unlink "$pgdata/pg_wal/$rseg", "$pgdata/pg_wal/$nseg";
+
+# --- leftovers of a push killed mid-write are removed once older than
+# cleanup-grace: by "dbops_archive cleanup", and by a later push into the
+# same directory (one segment in 16).
+my $sweep_dir = "$tmp/sweep";
+mkdir $sweep_dir;
+my %sweep = (DBOPS_ARCHIVE_REPO => "file://$sweep_dir", DBOPS_ARCHIVE_COMPRESS => 'none');
+my $kseg = '0000000100000000000000B0';
+my $kdir = "$sweep_dir/wal/0000000100000000";
+# 64 MiB written and synced: time enough to catch the temporary file
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$kseg", "\0" x (64 << 20));
+my @leftover;
+for my $try (1 .. 50)
+{
+	local %ENV = (%ENV, %sweep);
+	my $h = IPC::Run::start([ archive_bin(), 'wal-push', "pg_wal/$kseg" ],
+		init => sub { chdir $pgdata or die }, '<', \undef, '>', \my $o, '2>', \my $e);
+	while ($h->pumpable && !(@leftover = glob("$kdir/$kseg.dbops.tmp.*")))
+	{
+		Time::HiRes::usleep(500);
+	}
+	$h->signal('KILL') if @leftover;
+	$h->finish;
+	last if @leftover && -e $leftover[0];
+	# it finished first: try again
+	@leftover = ();
+	unlink "$kdir/$kseg";
+}
+is(scalar(@leftover), 1, 'a push killed (SIGKILL) mid-write leaves its temporary file');
+ok(!-e "$kdir/$kseg", '... and no object under the name');
+($rc, $out, $err) = archive(\%sweep, 'cleanup');
+is($rc, 0, 'cleanup of a repository with a fresh leftover');
+like($out, qr/removed 0 leftovers of interrupted writes older than 24h from repository "file:\/\/\Q$sweep_dir\E"/,
+	'... removes nothing younger than cleanup-grace (default 24h): a write may be in progress');
+ok(-e $leftover[0], '... the temporary file is still there');
+utime(time - 2 * 86400, time - 2 * 86400, $leftover[0]);
+PostgreSQL::Test::Utils::append_to_file("$kdir/$kseg.dbops.tmp.4000000", 'a fresh one');
+($rc, $out, $err) = archive(\%sweep, 'cleanup');
+like($out, qr/removed 1 leftover of interrupted writes/, 'cleanup removes it once older than cleanup-grace');
+ok(!-e $leftover[0] && -e "$kdir/$kseg.dbops.tmp.4000000", '... and only that one');
+# a later push sweeps the directory it writes to
+my $old_tmp = "$kdir/0000000100000000000000B1.dbops.tmp.4000001";
+PostgreSQL::Test::Utils::append_to_file($old_tmp, 'left by a killed push');
+utime(time - 2 * 86400, time - 2 * 86400, $old_tmp);
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/0000000100000000000000B1", 'x' x 100);
+($rc, $out, $err) = archive(\%sweep, 'wal-push', 'pg_wal/0000000100000000000000B1');
+ok($rc == 0 && -e $old_tmp, 'a push of a segment not due for a sweep (B1) leaves it');
+($rc, $out, $err) = archive(\%sweep, 'wal-push', "pg_wal/$kseg");
+is($rc, 0, 'the push of B0 (one segment in 16) succeeds');
+ok(!-e $old_tmp, '... and removed the old leftover in its directory');
+like($err, qr/removed 1 leftover of interrupted writes under "wal\/0000000100000000\/"/, '... saying so');
+($rc, $out, $err) = archive({ %sweep, DBOPS_ARCHIVE_CLEANUP_GRACE => '3 fortnights' }, 'cleanup');
+is($rc, 2, 'an invalid cleanup-grace is a configuration error');
+($rc, $out, $err) = archive({ %sweep, DBOPS_ARCHIVE_CLEANUP_GRACE => 'off' }, 'cleanup');
+is($rc, 2, 'cleanup with cleanup-grace off is refused');
+unlink "$pgdata/pg_wal/$kseg", "$pgdata/pg_wal/0000000100000000000000B1";
 
 # --- fetch: missing is 1; other failures depend on the recovery mode
 ($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000099', 'pg_wal/RECOVERYXLOG');
 is($rc, 1, 'wal-fetch of a missing segment exits 1');
 ($rc, $out, $err) = archive({}, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
 is($rc, 0, 'wal-fetch restores');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file($wal), 'restored bytes are the original');
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file($wal), 'restored bytes are the original');
 ok(!-e "$pgdata/pg_wal/RECOVERYXLOG.dbops.tmp", 'no temporary file left');
 
 my %gone = (DBOPS_ARCHIVE_REPO => "file://$tmp/unmounted");
@@ -122,7 +220,8 @@ my $keyfile = "$tmp/archive.key";
 PostgreSQL::Test::Utils::append_to_file($keyfile, "# dbops_archive key ring\nk2026 $key\n");
 chmod 0600, $keyfile;
 my $seg2 = '000000010000000000000008';
-copy($wal, "$pgdata/pg_wal/$seg2") or die;
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/$seg2",
+	wal_segment_bytes($seg2, 'WAL' . ('x' x 1021)));
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => "$tmp/missing.key" },
 	'wal-push', "pg_wal/$seg2");
 is($rc, 2, 'missing key file: push fails with exit 2');
@@ -131,7 +230,7 @@ ok(!-e "$repo_dir/wal/0000000100000000/$seg2", '... and stores nothing');
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => $keyfile }, 'wal-push', "pg_wal/$seg2");
 is($rc, 0, 'encrypted push');
 my $enc = slurp_file("$repo_dir/wal/0000000100000000/$seg2");
-is(substr($enc, 0, 11), "DBOPSARC\x01\x01\x01", 'object header says zstd + AES-256-GCM');
+is(substr($enc, 0, 11), "DBOPSARC\x02\x01\x01", 'object header says version 2, zstd + AES-256-GCM');
 ok(index($enc, 'WALxxxx') < 0, 'no plaintext in the encrypted object');
 ($rc, $out, $err) = archive({}, 'wal-fetch', $seg2, 'pg_wal/RECOVERYXLOG');
 is($rc, 2, 'fetch of an encrypted object without a key fails (not "not found")');
@@ -139,11 +238,42 @@ like($err, qr/encrypted with key "k2026", which is not configured/, '... naming 
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY => "k2026 $key" },
 	'wal-fetch', $seg2, 'pg_wal/RECOVERYXLOG');
 is($rc, 0, 'fetch with the key from the environment');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file($wal), '... restores the plaintext');
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file("$pgdata/pg_wal/$seg2"),
+	'... restores the plaintext');
 chmod 0644, $keyfile;
 ($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY_FILE => $keyfile }, 'wal-push', "pg_wal/$seg2");
 is($rc, 2, 'key file readable by others refused');
 like($err, qr/key file ".*" is accessible by group or others/, '... saying why');
+
+# --- with a key configured, an unencrypted object is refused
+unlink "$pgdata/pg_wal/RECOVERYXLOG";
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY => "k2026 $key" },
+	'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 2, 'with a key, an unencrypted object is not restored (configuration error)');
+like($err, qr/object "wal\/0000000100000000\/$seg" is not encrypted, but encryption keys are configured/,
+	'... saying why');
+ok(!-e "$pgdata/pg_wal/RECOVERYXLOG", '... and nothing reaches PostgreSQL');
+($rc, $out, $err) = archive({ DBOPS_ARCHIVE_ENCRYPT_KEY => "k2026 $key",
+		DBOPS_ARCHIVE_ALLOW_UNENCRYPTED => 'on' }, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
+is($rc, 0, '... unless allow-unencrypted is on (moving a repository to encryption)');
+unlink "$pgdata/pg_wal/RECOVERYXLOG";
+
+# --- objects are bound to their names: one copied over another is refused
+my $copied = "$repo_dir/wal/0000000100000000/000000010000000000000009";
+copy($obj, $copied) or die;
+($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000009', 'pg_wal/RECOVERYXLOG');
+isnt($rc, 0, 'an object copied under another segment\'s name is not restored');
+like($err, qr/object "wal\/0000000100000000\/000000010000000000000009" was stored as "wal\/0000000100000000\/$seg"/,
+	'... naming both names');
+ok(!-e "$pgdata/pg_wal/RECOVERYXLOG", '... and nothing reaches PostgreSQL');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/recovery.signal", '');
+($rc, $out, $err) = archive({}, 'wal-fetch', '000000010000000000000009', 'pg_wal/RECOVERYXLOG');
+is($rc, 128, '... exit 128 during archive recovery');
+unlink "$pgdata/recovery.signal";
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/000000010000000000000009", 'other');
+($rc, $out, $err) = archive({}, 'wal-push', 'pg_wal/000000010000000000000009');
+is($rc, 4, 'a push onto a copied object reports a differing copy, exit 4');
+unlink $copied, "$pgdata/pg_wal/000000010000000000000009";
 
 # --- config files
 my $conf = "$tmp/archive.conf";
@@ -222,19 +352,34 @@ sub write_object
 }
 write_object($bad_bytes);
 
-# Archive recovery: wal-fetch exits 128 and PostgreSQL stops.
-my $node = PostgreSQL::Test::Cluster->new('recovery');
-$node->init_from_backup($primary, 'base');
-$node->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
-$node->set_recovery_mode;
-$node->start(fail_ok => 1);
-# the startup process's FATAL ends the postmaster
-for (1 .. $PostgreSQL::Test::Utils::timeout_default)
+# Has the node's postmaster gone?  The startup process's FATAL (restore_command
+# exited 128) ends it; waits up to the tests' default timeout.
+sub stopped
 {
-	last unless -e $node->data_dir . '/postmaster.pid';
-	sleep 1;
+	my ($node) = @_;
+	for (1 .. $PostgreSQL::Test::Utils::timeout_default)
+	{
+		return 1 unless -e $node->data_dir . '/postmaster.pid';
+		sleep 1;
+	}
+	return 0;
 }
-ok(!-e $node->data_dir . '/postmaster.pid', 'the server stopped');
+
+# A node in archive recovery from the base backup, through wal-fetch
+sub recovering_node
+{
+	my ($name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init_from_backup($primary, 'base');
+	$node->append_conf('postgresql.conf', "restore_command = '@{[ restore_command($crepo) ]}'");
+	$node->set_recovery_mode;
+	$node->start(fail_ok => 1);
+	return $node;
+}
+
+# Archive recovery: wal-fetch exits 128 and PostgreSQL stops.
+my $node = recovering_node('recovery');
+ok(stopped($node), 'the server stopped');
 ok($node->log_contains(qr/object "wal\/[0-9A-F]+\/$bad" is corrupt/),
 	'wal-fetch found the corrupt object');
 ok($node->log_contains(qr/could not restore file "$bad" from archive: child process exited with exit code 128/),
@@ -242,6 +387,39 @@ ok($node->log_contains(qr/could not restore file "$bad" from archive: child proc
 ok(!$node->log_contains(qr/restored log file "$bad"/), 'the corrupt segment was never restored');
 ok(!$node->log_contains('archive recovery complete'), 'recovery did not end early');
 $node->stop('immediate', fail_ok => 1);
+
+# An object copied over another segment's name: a real PITR that replayed
+# it would end recovery early (PostgreSQL takes the wrong page address for
+# the end of WAL) and promote a server that misses data.  The object's name
+# refuses it, and for objects of version 1, which have no name, the
+# restored segment's first page does.
+my $prev = sprintf('%s%08X', substr($bad, 0, 16), hex(substr($bad, 16)) - 1);
+my $prev_obj = "$crepo_dir/wal/" . substr($prev, 0, 16) . "/$prev";
+copy($prev_obj, $bad_obj) or die;
+my $swapped = recovering_node('swapped');
+ok(stopped($swapped), 'swapped object: the server stopped');
+ok($swapped->log_contains(qr/object "wal\/[0-9A-F]+\/$bad" was stored as "wal\/[0-9A-F]+\/$prev"/),
+	'swapped object: wal-fetch refused it by its name');
+ok(!$swapped->log_contains('archive recovery complete'), 'swapped object: recovery did not end early');
+$swapped->stop('immediate', fail_ok => 1);
+
+# The same with a plain version 1 object (header of 56 bytes, raw payload,
+# as the README describes it), made here from the previous segment.
+my $pdir = "$tmp/prev";
+mkdir $pdir;
+($rc, $out, $err) = run_archive({ env => { DBOPS_ARCHIVE_REPO => $crepo }, cwd => $pdir },
+	'wal-fetch', $prev, "$pdir/$prev");
+is($rc, 0, 'the previous segment, fetched');
+my $prev_bytes = slurp_file("$pdir/$prev");
+write_object("DBOPSARC\x01\x00\x00\x00" . pack('N', 56) . pack('Q>', length($prev_bytes))
+	  . sha256($prev_bytes) . $prev_bytes);
+($rc, $out, $err) = run_archive({ env => { DBOPS_ARCHIVE_REPO => $crepo }, cwd => $pdir },
+	'wal-fetch', $bad, "$pdir/$bad");
+isnt($rc, 0, 'a version 1 object of another segment is not restored');
+like($err, qr/restored file is not WAL file "$bad": page address [0-9A-F\/]+ instead of/,
+	'... its first page names another segment');
+ok(!-e "$pdir/$bad", '... and nothing reaches PostgreSQL');
+write_object($bad_bytes);
 
 # Standby mode: wal-fetch exits 3, PostgreSQL retries, and continues once
 # the object is repaired.

@@ -121,17 +121,21 @@ sub az_curl
 	return oracle('curl', '-sS', '-f', @curl, "$az->{endpoint}/walc/$path_query$sep$sas");
 }
 
-# Decode an object with the README's description only: the header length
-# is the big-endian uint32 at offset 12, the SHA-256 of the plaintext is at
-# offset 24, and the rest is one zstd frame.
+# Decode an object with the README's description only (format version 2):
+# the header length is the big-endian uint32 at offset 12, the SHA-256 of
+# the plaintext is at offset 24, the name's length at offset 72 and the
+# name at the end of the header, and the rest is one zstd frame.
 sub decode_object
 {
 	my ($file) = @_;
 	my $raw = slurp_file($file);
+	die "$file: not format version 2" unless substr($raw, 0, 9) eq "DBOPSARC\x02";
 	my $header_len = unpack('N', substr($raw, 12, 4));
 	my $sha = unpack('H*', substr($raw, 24, 32));
+	my $name_len = unpack('n', substr($raw, 72, 2));
+	my $name = substr($raw, $header_len - $name_len, $name_len);
 	my $plain = oracle('bash', '-c', "tail -c +@{[ $header_len + 1 ]} '$file' | zstd -d");
-	return ($plain, $sha);
+	return ($plain, $sha, $name);
 }
 
 # ---------------------------------------------------------------- round trip
@@ -275,9 +279,37 @@ sub conditional_create
 	($rc, $out, $err) = run_archive({ env => $env, cwd => $other }, 'wal-push', "pg_wal/$seg");
 	is($rc, 4, "$label: other bytes under the same name exit 4");
 	($rc, $out, $err) = push_fetch($env, 'wal-fetch', $seg, 'pg_wal/RECOVERYXLOG');
-	is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file("$pgdata/pg_wal/$seg"),
+	ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file("$pgdata/pg_wal/$seg"),
 		'... and the stored object is still the first one');
 }
+
+# A mistyped bucket or container is a configuration error, never "not in
+# the archive": answering 1 would end an archive recovery early.  Only the
+# store's "no such object" is exit 1.
+sub missing_container
+{
+	my ($label, $kind, $env, $missing_repo, $good_repo) = @_;
+	my %bad = (%$env, DBOPS_ARCHIVE_REPO => $missing_repo);
+	my ($rc, $out, $err) = push_fetch(\%bad, 'wal-fetch', '000000010000000000000001', 'pg_wal/RECOVERYXLOG');
+	is($rc, 2, "$label: wal-fetch from a missing $kind exits 2, not 1");
+	like($err, qr/$kind "nosuch\w*" of repository "\Q$missing_repo\E" does not exist/, '... saying so');
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/recovery.signal", '');
+	($rc, $out, $err) = push_fetch(\%bad, 'wal-fetch', '000000010000000000000001', 'pg_wal/RECOVERYXLOG');
+	is($rc, 128, "$label: ... 128 during archive recovery");
+	PostgreSQL::Test::Utils::append_to_file("$pgdata/standby.signal", '');
+	($rc, $out, $err) = push_fetch(\%bad, 'wal-fetch', '000000010000000000000001', 'pg_wal/RECOVERYXLOG');
+	is($rc, 3, "$label: ... 3 in standby mode");
+	unlink "$pgdata/recovery.signal", "$pgdata/standby.signal";
+	($rc, $out, $err) = push_fetch(\%bad, 'wal-push', "pg_wal/000000010000000000000001");
+	is($rc, 2, "$label: wal-push to a missing $kind exits 2");
+	($rc, $out, $err) = push_fetch({ %$env, DBOPS_ARCHIVE_REPO => $good_repo },
+		'wal-fetch', '0000000100000000000000FE', 'pg_wal/RECOVERYXLOG');
+	is($rc, 1, "$label: a missing object in an existing $kind still exits 1");
+}
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/000000010000000000000001", 'x' x 1000);
+missing_container('s3', 'bucket', \%s3_env, 's3://nosuchbucket/db1', 's3://walbucket/db1');
+missing_container('azure', 'container', \%az_env, 'azure://nosuchcontainer/db1', 'azure://walc/db1');
+unlink "$pgdata/pg_wal/000000010000000000000001";
 
 # ---------------------------------------------------------------- S3 on RGW
 
@@ -289,15 +321,16 @@ ok(grep({ $_ eq "db1/wal/" . substr($s3_last, 0, 16) . "/$s3_last" } @keys),
 	'awscli lists the last segment under db1/wal/TIMELINE+LOG/');
 my $s3_key = "db1/wal/" . substr($s3_last, 0, 16) . "/$s3_last";
 aws('s3api', 'get-object', '--bucket', 'walbucket', '--key', $s3_key, "$tmp/s3_object");
-my ($plain, $sha) = decode_object("$tmp/s3_object");
+my ($plain, $sha, $stored_name) = decode_object("$tmp/s3_object");
 is(length($plain), 16 * 1024 * 1024, 'object downloaded by awscli decodes to a 16 MB segment');
+is("db1/$stored_name", $s3_key, 'its header names it, without the repository prefix');
 is(sha256_hex($plain), $sha, "the decoded segment has the header's SHA-256");
 my $head = decode_json(aws('s3api', 'head-object', '--bucket', 'walbucket', '--key', $s3_key));
 is($head->{Metadata}{sha256}, $sha, 'object metadata x-amz-meta-sha256 is the plaintext SHA-256');
 my ($rc, $out, $err) = push_fetch({ DBOPS_ARCHIVE_REPO => 's3://walbucket/db1', %s3_env },
 	'wal-fetch', $s3_last, "pg_wal/$s3_last");
 is($rc, 0, 'wal-fetch of the last segment');
-is(slurp_file("$pgdata/pg_wal/$s3_last"), $plain, 'wal-fetch gives the bytes the oracle decoded');
+ok(slurp_file("$pgdata/pg_wal/$s3_last") eq $plain, 'wal-fetch gives the bytes the oracle decoded');
 conditional_create('s3', { %s3_env, DBOPS_ARCHIVE_REPO => 's3://walbucket/cc' }, $s3_last);
 
 my $s3_resumed = store_outage('s3', $s3_primary, "$tmp/rgw", 'rgw-stop-gateway', 'rgw-start-gateway');
@@ -338,11 +371,66 @@ $head = decode_json(aws('s3api', 'head-object', '--bucket', 'walbucket', '--key'
 like($head->{ETag}, qr/-4"$/, 'the object was stored as a 4-part multipart upload');
 is($head->{Metadata}{sha256}, $sha, '... with the SHA-256 metadata');
 ($rc, $out, $err) = push_fetch(\%mp_env, 'wal-fetch', $s3_last, 'pg_wal/RECOVERYXLOG');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), $plain, '... and fetches back identical');
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq $plain, '... and fetches back identical');
 ($rc, $out, $err) = push_fetch(\%mp_env, 'wal-push', "pg_wal/$s3_last");
 is($rc, 0, 'identical re-push of a multipart object exits 0');
 my $uploads = aws('s3api', 'list-multipart-uploads', '--bucket', 'walbucket');
 unlike($uploads, qr/"UploadId"/, 'no multipart upload left open');
+
+# Unfinished multipart uploads of the repository (what a push or a backup
+# killed mid-upload leaves) are aborted once older than cleanup-grace, by
+# "cleanup" and by a push (one segment in 16); nobody else's, not even
+# those of a repository whose prefix starts the same.
+sub start_upload
+{
+	my ($key) = @_;
+	my $id = decode_json(aws('s3api', 'create-multipart-upload', '--bucket', 'walbucket',
+			'--key', $key))->{UploadId};
+	aws('s3api', 'upload-part', '--bucket', 'walbucket', '--key', $key, '--part-number', '1',
+		'--upload-id', $id, '--body', "$pgdata/pg_wal/$s3_last");
+	return $id;
+}
+sub open_uploads
+{
+	my $json = aws('s3api', 'list-multipart-uploads', '--bucket', 'walbucket');
+	return () if $json !~ /\S/;
+	return sort map { $_->{Key} } @{ decode_json($json)->{Uploads} || [] };
+}
+start_upload('db1/wal/0000000100000000/0000000100000000000000C1');
+my %foreign = ('other/wal/x' => start_upload('other/wal/x'), 'db10/wal/x' => start_upload('db10/wal/x'));
+my %clean_env = (%s3_env, DBOPS_ARCHIVE_REPO => 's3://walbucket/db1');
+($rc, $out, $err) = push_fetch(\%clean_env, 'cleanup');
+is($rc, 0, 'cleanup on RGW') or diag($err);
+like($out, qr/removed 0 leftovers/, '... keeps uploads younger than cleanup-grace (24h)');
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' }, 'cleanup');
+like($out, qr/removed 1 leftover of interrupted writes/, 'with cleanup-grace 0 the unfinished upload is aborted');
+is(join(' ', open_uploads()), 'db10/wal/x other/wal/x', "... and only the repository's own");
+start_upload('db1/wal/0000000100000000/0000000100000000000000C3');
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/0000000100000000000000C0", 'x' x 100);
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' },
+	'wal-push', 'pg_wal/0000000100000000000000C0');
+is($rc, 0, 'a push of segment C0 (one in 16)');
+like($err, qr/removed 1 leftover of interrupted writes under "wal\/0000000100000000\/"/,
+	'... aborted the unfinished upload in its directory');
+is(join(' ', open_uploads()), 'db10/wal/x other/wal/x', '... as listed by awscli');
+# Least privilege: without the right to list uploads the sweep fails, and
+# the push does not.
+aws('s3api', 'put-bucket-policy', '--bucket', 'walbucket', '--policy',
+	encode_json({ Version => '2012-10-17', Statement => [ { Effect => 'Deny',
+				Principal => '*', Action => 's3:ListBucketMultipartUploads',
+				Resource => 'arn:aws:s3:::walbucket' } ] }));
+PostgreSQL::Test::Utils::append_to_file("$pgdata/pg_wal/0000000100000000000000D0", 'x' x 100);
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' },
+	'wal-push', 'pg_wal/0000000100000000000000D0');
+is($rc, 0, 'a push whose sweep is refused (403) succeeds');
+like($err, qr/warning: could not list the multipart uploads under "wal\/0000000100000000\/".*HTTP status 403/,
+	'... with a WARNING');
+($rc, $out, $err) = push_fetch({ %clean_env, DBOPS_ARCHIVE_CLEANUP_GRACE => '0' }, 'cleanup');
+is($rc, 2, '... while the cleanup command itself fails, exit 2');
+aws('s3api', 'delete-bucket-policy', '--bucket', 'walbucket');
+aws('s3api', 'abort-multipart-upload', '--bucket', 'walbucket', '--key', $_,
+	'--upload-id', $foreign{$_}) for sort keys %foreign;
+unlink map { "$pgdata/pg_wal/0000000100000000000000$_" } qw(C0 D0);
 
 # TLS with a self-signed certificate: verification is on by default.
 my %tls_env = (%s3_env, DBOPS_ARCHIVE_REPO => 's3://walbucket/tls',
@@ -374,7 +462,8 @@ my ($az_primary, $az_last) = round_trip('azure', 'azure://walc/db1',
 
 my $az_key = "db1/wal/" . substr($az_last, 0, 16) . "/$az_last";
 az_curl($az_key, '-o', "$tmp/az_object");
-($plain, $sha) = decode_object("$tmp/az_object");
+($plain, $sha, $stored_name) = decode_object("$tmp/az_object");
+is("db1/$stored_name", $az_key, 'the blob\'s header names it');
 is(length($plain), 16 * 1024 * 1024, 'blob downloaded with curl and a SAS decodes to a 16 MB segment');
 is(sha256_hex($plain), $sha, "the decoded segment has the header's SHA-256");
 my $props = az_curl($az_key, '-I');
@@ -418,7 +507,7 @@ my $blocks = az_curl("blocks/wal/" . substr($s3_last, 0, 16) . "/$s3_last?blockl
 my $nblocks = () = $blocks =~ /<Block>/g;
 ok($nblocks >= 16, "the blob was committed from $nblocks blocks");
 ($rc, $out, $err) = push_fetch(\%blk_env, 'wal-fetch', $s3_last, 'pg_wal/RECOVERYXLOG');
-is(slurp_file("$pgdata/pg_wal/RECOVERYXLOG"), slurp_file("$pgdata/pg_wal/$s3_last"),
+ok(slurp_file("$pgdata/pg_wal/RECOVERYXLOG") eq slurp_file("$pgdata/pg_wal/$s3_last"),
 	'... and fetches back identical');
 
 # TLS on the second Azurite.
