@@ -125,6 +125,42 @@ cli_ahead_settings(ArchCli *cli, int64_t *parallel, int64_t *ahead,
 	return st;
 }
 
+void
+cli_print_options(const ArchOption *options)
+{
+	printf("\nOptions of this command:\n");
+	for (const ArchOption *o = options; o && o->name; o++)
+		printf("  %s\n", o->help);
+}
+
+const char *
+cli_option(const ArchCli *cli, const char *name)
+{
+	const char *value = NULL;
+
+	for (int i = 0; i < cli->ncmdopts; i++)
+		if (strcmp(cli->cmdopt_names[i], name) == 0)
+			value = cli->cmdopt_values[i];
+	return value;
+}
+
+int
+cli_exit_code(ArchStatus st)
+{
+	switch (st)
+	{
+		case ARCH_OK:
+			return ARCH_EXIT_OK;
+		case ARCH_FATAL:
+			return ARCH_EXIT_CONFIG;
+		case ARCH_CORRUPT:
+		case ARCH_EXISTS:
+			return ARCH_EXIT_DIFFERS;
+		default:
+			return ARCH_EXIT_TRANSIENT;
+	}
+}
+
 static void
 cli_print_setting_list(const ArchSetting *s)
 {

@@ -29,6 +29,18 @@
 #define ARCH_EXIT_DIFFERS		4	/* archived copy differs (or is corrupt) */
 #define ARCH_EXIT_ABORT_RECOVERY 128	/* wal-fetch, archive recovery: stop */
 
+/*
+ * An option of one command (--target-time=T, --json): the settings
+ * (config.h) apply to every command, these only to the commands that list
+ * them; given to any other command, they are a usage error.
+ */
+typedef struct ArchOption
+{
+	const char *name;
+	bool		has_arg;		/* --name=VALUE, else a flag */
+	const char *help;			/* "--name=VALUE  what it does", for --help */
+} ArchOption;
+
 typedef struct ArchCli
 {
 	const char *progname;
@@ -40,6 +52,9 @@ typedef struct ArchCli
 	int			noptions;		/* --NAME=VALUE settings, in order */
 	const char **option_names;
 	const char **option_values;
+	int			ncmdopts;		/* the command's own options, in order */
+	const char **cmdopt_names;
+	const char **cmdopt_values; /* "" for a flag */
 	ArchConfig *cfg;			/* set by cli_load_config */
 } ArchCli;
 
@@ -58,6 +73,8 @@ typedef struct ArchCommand
 	 * to PostgreSQL, during archive recovery.
 	 */
 	int			(*usage_exit) (void);
+
+	const ArchOption *options;	/* its own options, ending with a NULL name */
 } ArchCommand;
 
 extern int	cmd_wal_push(ArchCli *cli);
@@ -69,6 +86,18 @@ extern int	cmd_check(ArchCli *cli);
 extern void cmd_check_help(const char *progname);
 extern int	cmd_cleanup(ArchCli *cli);
 extern void cmd_cleanup_help(const char *progname);
+extern int	cmd_backup_push(ArchCli *cli);
+extern void cmd_backup_push_help(const char *progname);
+extern const ArchOption cmd_backup_push_options[];
+extern int	cmd_backup_list(ArchCli *cli);
+extern void cmd_backup_list_help(const char *progname);
+extern const ArchOption cmd_backup_list_options[];
+extern int	cmd_backup_fetch(ArchCli *cli);
+extern void cmd_backup_fetch_help(const char *progname);
+extern const ArchOption cmd_backup_fetch_options[];
+extern int	cmd_delete(ArchCli *cli);
+extern void cmd_delete_help(const char *progname);
+extern const ArchOption cmd_delete_options[];
 
 /*
  * Load the config file and apply the command-line settings.  Each command
@@ -104,5 +133,17 @@ extern ArchStatus cli_ahead_settings(ArchCli *cli, int64_t *parallel,
 
 /* Print the settings table (for --help) */
 extern void cli_print_settings(void);
+
+/* Print a command's own options (for its --help) */
+extern void cli_print_options(const ArchOption *options);
+
+/*
+ * The value of the command's option name (the last one given), "" for a
+ * flag that was given, NULL when it was not.
+ */
+extern const char *cli_option(const ArchCli *cli, const char *name);
+
+/* Exit code of a failed status: 2 configuration, 3 storage or I/O, 4 corrupt */
+extern int	cli_exit_code(ArchStatus st);
 
 #endif							/* ARCH_CLI_H */

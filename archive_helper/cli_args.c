@@ -12,9 +12,13 @@
 #include "cli_args.h"
 #include "getopt_long.h"
 
-/* getopt values: --help, then SETTING_OPT_BASE + index in the settings */
+/*
+ * getopt values: --help, then SETTING_OPT_BASE + index in the settings,
+ * then CMDOPT_BASE + index in the commands' options (each name once)
+ */
 #define HELP_OPT 500
 #define SETTING_OPT_BASE 1000
+#define CMDOPT_BASE 3000
 
 const ArchCommand cli_commands[] = {
 	{"wal-push", "PATH", 1,
@@ -27,8 +31,49 @@ const ArchCommand cli_commands[] = {
 	cmd_check, cmd_check_help, NULL},
 	{"cleanup", "", 0, "remove leftovers of interrupted writes from the repository",
 	cmd_cleanup, cmd_cleanup_help, NULL},
+	{"backup-push", "", 0, "take a base backup of a running cluster",
+	cmd_backup_push, cmd_backup_push_help, NULL, cmd_backup_push_options},
+	{"backup-list", "", 0, "list the backups and the recoverable window",
+	cmd_backup_list, cmd_backup_list_help, NULL, cmd_backup_list_options},
+	{"backup-fetch", "NAME PGDATA", 2, "restore a backup (NAME, or LATEST) for recovery",
+	cmd_backup_fetch, cmd_backup_fetch_help, NULL, cmd_backup_fetch_options},
+	{"delete", "", 0, "remove old backups and the WAL no kept backup needs",
+	cmd_delete, cmd_delete_help, NULL, cmd_delete_options},
 	{NULL}
 };
+
+/* Every command's options in one list, each name once */
+static const ArchOption **
+all_command_options(int *count)
+{
+	const ArchOption **list = NULL;
+	int			n = 0;
+
+	for (const ArchCommand *c = cli_commands; c->name; c++)
+		for (const ArchOption *o = c->options; o && o->name; o++)
+		{
+			bool		seen = false;
+
+			for (int i = 0; i < n; i++)
+				seen |= strcmp(list[i]->name, o->name) == 0;
+			if (seen)
+				continue;
+			list = arch_realloc(list, sizeof(*list) * (n + 1));
+			list[n++] = o;
+		}
+	*count = n;
+	return list;
+}
+
+/* Does the command take the option called name? */
+static bool
+command_takes(const ArchCommand *cmd, const char *name)
+{
+	for (const ArchOption *o = cmd->options; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return true;
+	return false;
+}
 
 /* Every setting in one list: the core's, then each driver's */
 static const ArchSetting **
@@ -65,7 +110,7 @@ refused_option(char **argv, ArchError *err)
 	int			len = (int) strcspn(arg, "=");
 
 	/* a long option without value given one: "--verbose=1" */
-	if (optopt == 'v' || optopt == 'V' || optopt == HELP_OPT)
+	if (optopt == 'v' || optopt == 'V' || optopt == HELP_OPT || optopt >= CMDOPT_BASE)
 		return arch_error(err, ARCH_FATAL, "option \"%.*s\" takes no value", len, arg);
 	/* an unknown short option, maybe inside a cluster such as "-vx" */
 	if (optopt != 0)
@@ -86,13 +131,16 @@ cli_parse_args(int argc, char **argv, ArchArgs *args, ArchError *err)
 	int			nfixed = lengthof(fixed_options);
 	const ArchSetting **settings;
 	int			nsettings;
+	const ArchOption **cmdopts;
+	int			ncmdopts;
 	struct option *long_options;
 	ArchStatus	st = ARCH_OK;
 	int			c;
 
 	memset(args, 0, sizeof(ArchArgs));
 	settings = all_settings(&nsettings);
-	long_options = arch_alloc0(sizeof(struct option) * (nfixed + nsettings + 1));
+	cmdopts = all_command_options(&ncmdopts);
+	long_options = arch_alloc0(sizeof(struct option) * (nfixed + nsettings + ncmdopts + 1));
 	memcpy(long_options, fixed_options, sizeof(fixed_options));
 	for (int i = 0; i < nsettings; i++)
 	{
@@ -100,8 +148,17 @@ cli_parse_args(int argc, char **argv, ArchArgs *args, ArchError *err)
 		long_options[nfixed + i].has_arg = required_argument;
 		long_options[nfixed + i].val = SETTING_OPT_BASE + i;
 	}
+	for (int i = 0; i < ncmdopts; i++)
+	{
+		long_options[nfixed + nsettings + i].name = cmdopts[i]->name;
+		long_options[nfixed + nsettings + i].has_arg =
+			cmdopts[i]->has_arg ? required_argument : no_argument;
+		long_options[nfixed + nsettings + i].val = CMDOPT_BASE + i;
+	}
 	args->setting_names = arch_alloc0(sizeof(char *) * (argc + 1));
 	args->setting_values = arch_alloc0(sizeof(char *) * (argc + 1));
+	args->cmdopt_names = arch_alloc0(sizeof(char *) * (argc + 1));
+	args->cmdopt_values = arch_alloc0(sizeof(char *) * (argc + 1));
 
 	/*
 	 * optind = 0 makes glibc start afresh (its scanning state is global);
@@ -141,6 +198,13 @@ cli_parse_args(int argc, char **argv, ArchArgs *args, ArchError *err)
 					st = refused_option(argv, err);
 				break;
 			default:
+				if (c >= CMDOPT_BASE)
+				{
+					/* checked against the command below, once it is known */
+					args->cmdopt_names[args->ncmdopts] = cmdopts[c - CMDOPT_BASE]->name;
+					args->cmdopt_values[args->ncmdopts++] = optarg ? optarg : "";
+					break;
+				}
 				/* settings are applied once the config file is loaded */
 				args->setting_names[args->nsettings] = settings[c - SETTING_OPT_BASE]->name;
 				args->setting_values[args->nsettings++] = optarg;
@@ -149,6 +213,7 @@ cli_parse_args(int argc, char **argv, ArchArgs *args, ArchError *err)
 	}
 	arch_free(long_options);
 	arch_free(settings);
+	arch_free(cmdopts);
 
 	/* the first argument that is not an option names the command */
 	if (optind < argc)
@@ -165,6 +230,10 @@ cli_parse_args(int argc, char **argv, ArchArgs *args, ArchError *err)
 		return st;
 	if (args->command == NULL)
 		return arch_error(err, ARCH_FATAL, "no command specified");
+	for (int i = 0; i < args->ncmdopts; i++)
+		if (!command_takes(args->command, args->cmdopt_names[i]))
+			return arch_error(err, ARCH_FATAL, "option \"--%s\" is not an option of \"%s\"",
+							  args->cmdopt_names[i], args->command->name);
 	if (args->argc > args->command->nargs)
 		return arch_error(err, ARCH_FATAL,
 						  "too many command-line arguments for \"%s\" (first is \"%s\")",
@@ -181,5 +250,7 @@ cli_args_free(ArchArgs *args)
 {
 	arch_free(args->setting_names);
 	arch_free(args->setting_values);
+	arch_free(args->cmdopt_names);
+	arch_free(args->cmdopt_values);
 	memset(args, 0, sizeof(ArchArgs));
 }

@@ -33,6 +33,9 @@ typedef struct ArchArgs
 	int			nsettings;		/* --NAME=VALUE settings, in order */
 	const char **setting_names;
 	const char **setting_values;
+	int			ncmdopts;		/* the command's own options, in order */
+	const char **cmdopt_names;
+	const char **cmdopt_values;	/* "" for a flag */
 	int			argc;			/* the command's arguments */
 	char	  **argv;
 } ArchArgs;

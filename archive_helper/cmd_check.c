@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "common/logging.h"
+#include "object_io.h"
 
 void
 cmd_check_help(const char *progname)
@@ -48,11 +49,8 @@ check_repo(ArchCli *cli, ArchStorage *storage, const ArchKeyring *ring,
 	char		host[256] = "localhost";
 	char	   *name;
 	char	   *plain;
-	ArchBuf		encoded = {0};
 	ArchBuf		back = {0};
-	ArchWriteOptions wopts = {false, 0, NULL};
 	const char *listed[2];
-	ArchDecoder *decoder;
 	ArchStatus	st;
 
 	st = cli_encode_options(cli, ring, &opts, err);
@@ -64,25 +62,13 @@ check_repo(ArchCli *cli, ArchStorage *storage, const ArchKeyring *ring,
 	name = psprintf("check/%s-%d", host, (int) getpid());
 	plain = psprintf("dbops_archive check from %s, process %d", host, (int) getpid());
 
-	st = arch_object_encode(&opts, name, plain, strlen(plain), &encoded, NULL, err);
+	st = arch_object_put_buf(storage, name, &opts, false, plain, strlen(plain), NULL, err);
 	if (st == ARCH_OK)
-	{
-		wopts.size = encoded.len;
-		st = arch_storage_put(storage, name, &wopts, encoded.data, encoded.len, err);
-	}
-	if (st == ARCH_OK)
-	{
-		decoder = arch_decoder_begin(name, &dopts, arch_buf_sink, &back);
-		st = arch_storage_read(storage, name, 0, arch_decoder_sink, decoder, err);
-		if (st == ARCH_OK)
-			st = arch_decoder_end(decoder, NULL, err);
-		else
-			arch_decoder_free(decoder);
-		if (st == ARCH_OK &&
-			(back.len != strlen(plain) || memcmp(back.data, plain, back.len) != 0))
-			st = arch_error(err, ARCH_CORRUPT, "object \"%s\" read back differs from what was written",
-							name);
-	}
+		st = arch_object_get_buf(storage, name, &dopts, &back, err);
+	if (st == ARCH_OK &&
+		(back.len != strlen(plain) || memcmp(back.data, plain, back.len) != 0))
+		st = arch_error(err, ARCH_CORRUPT, "object \"%s\" read back differs from what was written",
+						name);
 	if (st == ARCH_OK)
 	{
 		listed[0] = name;
@@ -94,7 +80,6 @@ check_repo(ArchCli *cli, ArchStorage *storage, const ArchKeyring *ring,
 	if (st == ARCH_OK)
 		st = arch_storage_remove(storage, name, err);
 
-	arch_buf_free(&encoded);
 	arch_buf_free(&back);
 	pg_free(name);
 	pg_free(plain);

@@ -35,12 +35,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/xlog_internal.h"
-#include "catalog/pg_control.h"
 #include "cli.h"
 #include "common/logging.h"
+#include "control_file.h"
 #include "parallel.h"
-#include "port/pg_crc32c.h"
 #include "spool.h"
 #include "wal_name.h"
 #include "wal_page.h"
@@ -113,13 +111,6 @@ cmd_wal_fetch_usage_exit(void)
 	return fetch_failed(fetch_mode(), ARCH_FATAL);
 }
 
-/* What pg_control in the working directory says, 0 when unknown */
-typedef struct FetchControl
-{
-	uint64		seg_size;
-	uint64		sysid;
-} FetchControl;
-
 /* Where a fetched object's plaintext goes: the temporary file */
 typedef struct FetchSink
 {
@@ -166,7 +157,7 @@ fetch_write_sink(void *arg, const void *data, size_t len, ArchError *err)
  */
 static ArchStatus
 fetch_object(ArchStorage *storage, const char *file_name, const char *object,
-			 const ArchDecodeOptions *dopts, const FetchControl *control,
+			 const ArchDecodeOptions *dopts, const ControlInfo *control,
 			 const char *tmp_path, ArchError *err)
 {
 	FetchSink	fs = {0};
@@ -199,7 +190,7 @@ fetch_object(ArchStorage *storage, const char *file_name, const char *object,
  */
 static ArchStatus
 fetch_file(ArchCli *cli, const ArchDecodeOptions *dopts,
-		   const FetchControl *control, ArchStorage **repo,
+		   const ControlInfo *control, ArchStorage **repo,
 		   const char *file_name, const char *tmp, const char *final,
 		   ArchError *err)
 {
@@ -223,7 +214,7 @@ typedef struct FetchBatch
 {
 	ArchCli    *cli;
 	const ArchDecodeOptions *dopts;
-	const FetchControl *control;
+	const ControlInfo *control;
 	char	  **names;
 	char	  **tmps;
 	char	  **finals;
@@ -257,37 +248,6 @@ same_file_system(const char *dir, const char *path)
 	return same;
 }
 
-/*
- * The segment size and system identifier from pg_control in the working
- * directory (restore_command runs in the data directory), zeros when there
- * is none or it does not pass its CRC.  Read by hand: the frontend
- * get_controlfile() exits on errors, and an exit code of our own choosing
- * matters here.
- */
-static void
-fetch_read_control(FetchControl *control)
-{
-	ControlFileData data;
-	int			fd = open(XLOG_CONTROL_FILE, O_RDONLY | PG_BINARY, 0);
-	bool		ok;
-	pg_crc32c	crc;
-
-	memset(control, 0, sizeof(FetchControl));
-	if (fd < 0)
-		return;
-	ok = read(fd, &data, sizeof(data)) == sizeof(data);
-	close(fd);
-	if (!ok)
-		return;
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, &data, offsetof(ControlFileData, crc));
-	FIN_CRC32C(crc);
-	if (!EQ_CRC32C(crc, data.crc) || !arch_wal_segment_size_valid(data.xlog_seg_size))
-		return;
-	control->seg_size = data.xlog_seg_size;
-	control->sysid = data.system_identifier;
-}
-
 int
 cmd_wal_fetch(ArchCli *cli)
 {
@@ -297,7 +257,7 @@ cmd_wal_fetch(ArchCli *cli)
 	ArchWalName wal;
 	ArchKeyring ring;
 	ArchDecodeOptions dopts;
-	FetchControl control;
+	ControlInfo control;
 	FetchBatch	b = {0};
 	char	   *spool = NULL;
 	int64_t		parallel = 1;
@@ -352,7 +312,7 @@ cmd_wal_fetch(ArchCli *cli)
 	}
 
 	/* the next segments' names need the segment size */
-	fetch_read_control(&control);
+	control_file_read(".", &control);
 	if (spool == NULL || control.seg_size == 0)
 		ahead = 0;
 	b.cli = cli;

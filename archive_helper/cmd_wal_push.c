@@ -33,11 +33,15 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cluster_id.h"
 #include "common/logging.h"
 #include "local_file.h"
+#include "object_io.h"
 #include "parallel.h"
 #include "spool.h"
+#include "status_file.h"
 #include "wal_name.h"
+#include "wal_page.h"
 
 void
 cmd_wal_push_help(const char *progname)
@@ -48,39 +52,6 @@ cmd_wal_push_help(const char *progname)
 	printf("Exit status: 0 stored durably (or already stored, identical),\n"
 		   "2 configuration, 3 storage failure (PostgreSQL retries),\n"
 		   "4 the archived copy differs (it is left unchanged).\n");
-}
-
-/*
- * The stored object's plaintext SHA-256 (hex), from its header: store
- * metadata may hold it too, but readers never depend on it (object.h).  An
- * object whose header names another object is no copy of ours: corrupt.
- */
-static ArchStatus
-stored_sha256(ArchStorage *storage, const char *object, char *hex,
-			  ArchError *err)
-{
-	ArchBuf		head = {0};
-	ArchObjectHeader hdr;
-	ArchStatus	st;
-
-	st = arch_storage_read(storage, object, ARCH_OBJECT_HEADER_MAX,
-						   arch_buf_sink, &head, err);
-	if (st == ARCH_OK)
-	{
-		st = arch_header_decode((uint8_t *) head.data, head.len, &hdr, err);
-		if (st != ARCH_OK)
-			arch_error(err, ARCH_CORRUPT,
-					   "archived object \"%s\" in repository \"%s\" has no valid header",
-					   object, storage->url.text);
-		else if (hdr.version > 1 && strcmp(hdr.name, object) != 0)
-			st = arch_error(err, ARCH_CORRUPT,
-							"archived object \"%s\" in repository \"%s\" was stored as \"%s\"",
-							object, storage->url.text, hdr.name);
-		else
-			arch_hex(hdr.sha256, 32, hex);
-	}
-	arch_buf_free(&head);
-	return st;
 }
 
 /*
@@ -156,6 +127,7 @@ drop_for_queue_max(ArchCli *cli, const char *path, const char *file_name)
 	pg_log_warning_detail("The archive now has a gap at \"%s\": point-in-time recovery across it is impossible.",
 						  file_name);
 	pg_log_warning_hint("Take a new base backup once archiving works again.");
+	status_file_note(cli, "drop", file_name);
 	return true;
 }
 
@@ -174,101 +146,136 @@ push_exit_code(ArchStatus st)
 	}
 }
 
+/* How objects are encoded, and how the cluster record is read */
+typedef struct PushCodec
+{
+	ArchEncodeOptions enc;
+	ArchDecodeOptions dec;
+} PushCodec;
+
+/*
+ * Compare the file at fd with the copy in the repository, whose header
+ * says stored_sha: ARCH_OK when identical, ARCH_EXISTS (and the reason,
+ * unless quiet) when not.  sha_hex gets the file's SHA-256.
+ */
+static ArchStatus
+push_compare(ArchStorage *storage, int fd, const char *path,
+			 const char *file_name, const uint8_t *stored_sha, bool quiet,
+			 char *sha_hex, ArchError *err)
+{
+	uint8_t		sha[32];
+	uint64_t	size;
+	char		stored_hex[65];
+	ArchStatus	st = arch_file_sha256(fd, path, 0, -1, sha, &size, err);
+
+	if (st != ARCH_OK)
+		return st;
+	arch_hex(sha, 32, sha_hex);
+	if (memcmp(sha, stored_sha, 32) == 0)
+	{
+		if (!quiet)
+			pg_log_info("WAL file \"%s\" is already in repository \"%s\" with identical content",
+						file_name, storage->url.text);
+		return ARCH_OK;
+	}
+	if (!quiet)
+	{
+		arch_hex(stored_sha, 32, stored_hex);
+		pg_log_error("WAL file \"%s\" differs from the copy already in repository \"%s\"",
+					 file_name, storage->url.text);
+		pg_log_error_detail("The archived copy has SHA-256 %s, the file in pg_wal %s; the archived copy was left unchanged.",
+							stored_hex, sha_hex);
+		pg_log_error_hint("Another cluster may be archiving into the same repository.");
+	}
+	return ARCH_EXISTS;
+}
+
+/*
+ * A segment (or .partial file) names its cluster in its first page: the
+ * repository must belong to that cluster (cluster_id.h).  Files without a
+ * long page header of ours (history files) name none.
+ */
+static ArchStatus
+push_check_cluster(const PushCodec *codec, ArchStorage *storage, int fd,
+				   ArchError *err)
+{
+	uint8_t		page[WAL_PAGE_CHECK_LEN];
+	ssize_t		n = pread(fd, page, sizeof(page), 0);
+	uint64_t	sysid = n > 0 ? wal_page_sysid(page, n) : 0;
+
+	if (sysid == 0)
+		return ARCH_OK;
+	return cluster_id_check(storage, &codec->enc, &codec->dec, sysid, err);
+}
+
 /*
  * push_file
  *
  * Store one WAL file.  Returns the status of the store (ARCH_EXISTS only
  * when the archived copy differs); sha_hex gets the file's SHA-256.  Quiet
  * pushes (working ahead) log nothing: the later call for that file reports.
+ *
+ * A file that is archived already is only hashed and compared, never
+ * compressed again: that is the common case after a crash, and it needs
+ * no room in the repository, so a full repository does not stall a
+ * cluster whose every segment is safe.
  */
 static ArchStatus
-push_file(ArchCli *cli, const ArchEncodeOptions *opts, ArchStorage **repo,
+push_file(ArchCli *cli, const PushCodec *codec, ArchStorage **repo,
 		  const char *path, const char *file_name, bool quiet, char *sha_hex)
 {
 	char	   *object = arch_wal_object_name(file_name);
-	ArchStorage *storage;
-	char	   *data;
-	size_t		len = 0;
-	ArchBuf		encoded = {0};
+	ArchStorage *storage = NULL;
+	ArchObjectHeader stored;
 	ArchObjectHeader hdr;
-	ArchWriteOptions wopts;
-	char		stored_hex[65];
+	struct stat sb;
+	int			fd = -1;
 	ArchError	err;
 	ArchStatus	st;
 
-	/* a segment is 1 GiB at most (initdb --wal-segsize) */
-	st = arch_read_local_file(path, "WAL file", (size_t) 1 << 30, &data, &len,
-							  NULL, NULL, &err);
+	st = arch_open_local_file(path, "WAL file", &fd, &sb, NULL, &err);
+	/* our own input: PostgreSQL retries, so not a configuration error */
 	if (st != ARCH_OK)
-	{
-		/* our own input: PostgreSQL retries, so not a configuration error */
 		st = ARCH_TRANSIENT;
-		goto done;
-	}
+	/* a segment is 1 GiB at most (initdb --wal-segsize) */
+	else if (sb.st_size > ((off_t) 1 << 30))
+		st = arch_error(&err, ARCH_TRANSIENT, "WAL file \"%s\" is larger than 1 GiB", path);
 	/* the worker's repository, opened once and reused for its next files */
-	st = *repo ? ARCH_OK : cli_open_repo(cli, repo, &err);
-	storage = *repo;
 	if (st == ARCH_OK)
-		st = arch_object_encode(opts, object, data, len, &encoded, &hdr, &err);
-	pg_free(data);
-	if (st != ARCH_OK)
-		goto done;
-	arch_hex(hdr.sha256, 32, sha_hex);
+		st = *repo ? ARCH_OK : cli_open_repo(cli, repo, &err);
+	storage = *repo;
 
-	wopts.if_absent = true;
-	wopts.size = encoded.len;
-	wopts.sha256 = sha_hex;
-	st = arch_storage_put(storage, object, &wopts, encoded.data, encoded.len, &err);
-
-	/*
-	 * The name is taken, or the write failed (a full or read-only
-	 * repository, a store refusing writes).  Either way, a copy stored by an
-	 * earlier call with the same plaintext means the file is archived: a
-	 * repository with no room left must not stall a cluster whose every
-	 * segment is already safe.  A failed write with no copy keeps its own
-	 * error.
-	 */
-	if (st != ARCH_OK)
+	/* archived already?  Then only compare. */
+	if (st == ARCH_OK)
+		st = arch_object_head(storage, object, &stored, &err);
+	if (st == ARCH_OK)
+		st = push_compare(storage, fd, path, file_name, stored.sha256, quiet, sha_hex, &err);
+	else if (st == ARCH_NOT_FOUND)
 	{
-		ArchError	lookup_err;
-		ArchStatus	lookup = stored_sha256(storage, object, stored_hex, &lookup_err);
+		st = push_check_cluster(codec, storage, fd, &err);
+		if (st == ARCH_OK)
+			st = arch_object_put_file(storage, object, &codec->enc, true, fd, path,
+									  0, -1, &hdr, NULL, &err);
+		if (st == ARCH_OK)
+			arch_hex(hdr.sha256, 32, sha_hex);
 
-		if (lookup == ARCH_OK && strcmp(stored_hex, sha_hex) == 0)
-		{
-			if (st != ARCH_EXISTS)
-				pg_log_debug("%s", err.message);
-			if (!quiet)
-				pg_log_info("WAL file \"%s\" is already in repository \"%s\" with identical content",
-							file_name, storage->url.text);
-			st = ARCH_OK;
-		}
-		else if (lookup == ARCH_OK)
-		{
-			st = ARCH_EXISTS;
-			if (!quiet)
-			{
-				pg_log_error("WAL file \"%s\" differs from the copy already in repository \"%s\"",
-							 file_name, storage->url.text);
-				pg_log_error_detail("The archived copy has SHA-256 %s, the file in pg_wal %s; the archived copy was left unchanged.",
-									stored_hex, sha_hex);
-				pg_log_error_hint("Another cluster may be archiving into the same repository.");
-			}
-			goto done;
-		}
+		/* stored meanwhile by another process: compare with its copy */
 		else if (st == ARCH_EXISTS)
 		{
-			st = lookup;
-			err = lookup_err;
+			st = arch_object_head(storage, object, &stored, &err);
+			if (st == ARCH_OK)
+				st = push_compare(storage, fd, path, file_name, stored.sha256, quiet,
+								  sha_hex, &err);
 		}
 	}
 
-done:
 	if (st != ARCH_OK && st != ARCH_EXISTS && !quiet)
 	{
 		cli_log_error(&err);
 		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
 	}
-	arch_buf_free(&encoded);
+	if (fd >= 0)
+		close(fd);
 	pg_free(object);
 	return st;
 }
@@ -318,7 +325,7 @@ push_sweep(ArchCli *cli, ArchStorage **repo, const char *file_name)
 typedef struct PushBatch
 {
 	ArchCli    *cli;
-	const ArchEncodeOptions *opts;
+	const PushCodec *codec;
 	const char *spool;
 	char	  **paths;
 	char	  **names;
@@ -332,7 +339,7 @@ push_job(void *arg, int i, int worker)
 	PushBatch  *b = arg;
 	char		sha_hex[65];
 
-	b->status[i] = push_file(b->cli, b->opts, &b->repos[worker], b->paths[i],
+	b->status[i] = push_file(b->cli, b->codec, &b->repos[worker], b->paths[i],
 							 b->names[i], i > 0, sha_hex);
 	if (i > 0 && b->status[i] == ARCH_OK)
 		spool_push_mark(b->spool, b->paths[i], b->names[i], sha_hex);
@@ -404,7 +411,7 @@ cmd_wal_push(ArchCli *cli)
 	char	   *wal_dir;
 	ArchWalName wal;
 	ArchKeyring ring;
-	ArchEncodeOptions opts;
+	PushCodec	codec;
 	PushBatch	b = {0};
 	int64_t		parallel = 1;
 	int64_t		ahead = 0;
@@ -425,7 +432,9 @@ cmd_wal_push(ArchCli *cli)
 
 	st = cli_begin(cli, &ring, &err);
 	if (st == ARCH_OK)
-		st = cli_encode_options(cli, &ring, &opts, &err);
+		st = cli_encode_options(cli, &ring, &codec.enc, &err);
+	if (st == ARCH_OK)
+		st = cli_decode_options(cli, &ring, &codec.dec, &err);
 	if (st == ARCH_OK)
 		st = cli_ahead_settings(cli, &parallel, &ahead, &err);
 	if (st == ARCH_OK)
@@ -452,7 +461,7 @@ cmd_wal_push(ArchCli *cli)
 	}
 
 	b.cli = cli;
-	b.opts = &opts;
+	b.codec = &codec;
 	b.spool = spool;
 	b.paths = pg_malloc0(sizeof(char *) * (ahead + 1));
 	b.names = pg_malloc0(sizeof(char *) * (ahead + 1));
@@ -469,7 +478,10 @@ cmd_wal_push(ArchCli *cli)
 	if (st == ARCH_OK && (wal.kind != ARCH_WAL_SEGMENT || wal.seg % PUSH_SWEEP_EVERY == 0))
 		push_sweep(cli, &b.repos[0], file_name);
 	if (st == ARCH_OK)
+	{
 		rc = ARCH_EXIT_OK;
+		status_file_note(cli, "push", file_name);
+	}
 	else if (st == ARCH_EXISTS)
 		rc = ARCH_EXIT_DIFFERS;
 	else

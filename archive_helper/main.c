@@ -114,6 +114,9 @@ main(int argc, char **argv)
 		cli.noptions = args.nsettings;
 		cli.option_names = args.setting_names;
 		cli.option_values = args.setting_values;
+		cli.ncmdopts = args.ncmdopts;
+		cli.cmdopt_names = args.cmdopt_names;
+		cli.cmdopt_values = args.cmdopt_values;
 		rc = args.command->run(&cli);
 		arch_config_free(cli.cfg);
 	}

@@ -78,3 +78,16 @@ wal_page_check(const char *file_name, const uint8_t *page, size_t len,
 								 (unsigned long long) sysid);
 	return ARCH_OK;
 }
+
+uint64_t
+wal_page_sysid(const uint8_t *page, size_t len)
+{
+	XLogLongPageHeaderData hdr;
+
+	if (len < sizeof(hdr))
+		return 0;
+	memcpy(&hdr, page, sizeof(hdr));
+	if (hdr.std.xlp_magic != XLOG_PAGE_MAGIC || (hdr.std.xlp_info & XLP_LONG_HEADER) == 0)
+		return 0;
+	return hdr.xlp_sysid;
+}

@@ -42,4 +42,11 @@ extern ArchStatus wal_page_check(const char *file_name, const uint8_t *page,
 								 uint64_t seg_size, uint64_t sysid,
 								 ArchError *err);
 
+/*
+ * The system identifier in the long page header at the start of a segment
+ * (len bytes of it), or 0 when those bytes hold no long page header of
+ * this PostgreSQL version.
+ */
+extern uint64_t wal_page_sysid(const uint8_t *page, size_t len);
+
 #endif							/* ARCH_WAL_PAGE_H */

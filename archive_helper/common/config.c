@@ -44,6 +44,10 @@ const ArchSetting arch_core_settings[] = {
 	"segments one call pushes (those ready in pg_wal) or prefetches beyond its own, with spool-path"},
 	{"cleanup-grace", "DBOPS_ARCHIVE_CLEANUP_GRACE", NULL, "24h", false,
 	"age (s, min, h, d) after which leftovers of interrupted writes are removed by wal-push and cleanup; off: wal-push leaves them"},
+	{"archive-timeout", "DBOPS_ARCHIVE_ARCHIVE_TIMEOUT", NULL, "60s", false,
+	"how long backup-push waits for the last WAL file a backup needs to reach the repository"},
+	{"status-file", "DBOPS_ARCHIVE_STATUS_FILE", NULL, NULL, false,
+	"file that records the last WAL file pushed or dropped and the last backup, for monitoring; off when unset"},
 	{"archive-push-queue-max", "DBOPS_ARCHIVE_PUSH_QUEUE_MAX", NULL, NULL, false,
 	"drop WAL from the archive, with a WARNING, when a push fails and pg_wal holds more than this many bytes awaiting archiving; off when unset"},
 	{NULL}
@@ -357,6 +361,12 @@ arch_config_get(const ArchConfig *cfg, const char *name)
 	const char *source;
 
 	return arch_config_lookup(cfg, name, &source);
+}
+
+const char *
+arch_config_file(const ArchConfig *cfg)
+{
+	return cfg->file;
 }
 
 const char *

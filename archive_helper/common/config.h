@@ -67,6 +67,9 @@ extern ArchStatus arch_config_set_option(ArchConfig *cfg, const char *name,
 /* The declaration of a setting, or NULL */
 extern const ArchSetting *arch_setting_find(const char *name);
 
+/* The config file that was read, or NULL */
+extern const char *arch_config_file(const ArchConfig *cfg);
+
 /* Where the value of name comes from: "option", "environment", ... */
 extern const char *arch_config_source(const ArchConfig *cfg, const char *name);
 

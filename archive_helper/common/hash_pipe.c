@@ -64,9 +64,12 @@ hash_pipe_main(void *arg)
 }
 
 ArchHashPipe *
-arch_hash_pipe_begin(void)
+arch_hash_pipe_begin(bool threaded)
 {
 	ArchHashPipe *p = arch_alloc0(sizeof(ArchHashPipe));
+
+	/* inline: as if the thread had failed to start */
+	p->started = !threaded;
 
 	for (int i = 0; i < NSLOTS; i++)
 		p->slots[i] = arch_alloc(ARCH_HASH_PIPE_SLOT);

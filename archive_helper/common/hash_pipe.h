@@ -27,7 +27,8 @@
 
 typedef struct ArchHashPipe ArchHashPipe;
 
-extern ArchHashPipe *arch_hash_pipe_begin(void);
+/* threaded false: hash inline (a small input, where a thread costs more) */
+extern ArchHashPipe *arch_hash_pipe_begin(bool threaded);
 extern uint8_t *arch_hash_pipe_slot(ArchHashPipe *pipe);
 extern void arch_hash_pipe_push(ArchHashPipe *pipe, size_t len);
 /* Wait for the hashing to finish, give the digest, free the pipe */

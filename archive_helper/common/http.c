@@ -602,12 +602,13 @@ arch_object_key(const char *prefix, const char *name)
 /* ---------------------------------------------------------------- uploads */
 
 void
-arch_upload_init(ArchUpload *up, size_t part_size, ArchUploadFlush flush_part,
-				 void *flush_arg)
+arch_upload_init(ArchUpload *up, size_t part_size, bool hold_first,
+				 ArchUploadFlush flush_part, void *flush_arg)
 {
 	memset(up, 0, sizeof(ArchUpload));
 	up->part_size = part_size;
 	up->data = arch_alloc(part_size);
+	up->hold_first = hold_first;
 	up->flush_part = flush_part;
 	up->flush_arg = flush_arg;
 }
@@ -623,14 +624,24 @@ arch_upload_write(ArchUpload *up, const void *data, size_t len, ArchError *err)
 
 		/*
 		 * Flush a full buffer only when more data arrives, so an object of
-		 * exactly one part size still goes up as one plain upload.
+		 * exactly one part size still goes up as one plain upload.  A held
+		 * first part changes places with a fresh buffer.
 		 */
 		if (up->len == up->part_size)
 		{
-			ArchStatus	st = up->flush_part(up->flush_arg, up->data, up->len, err);
+			if (up->hold_first && up->parts_sent == 0)
+			{
+				up->first = up->data;
+				up->data = arch_alloc(up->part_size);
+			}
+			else
+			{
+				ArchStatus	st = up->flush_part(up->flush_arg, up->parts_sent,
+												up->data, up->len, err);
 
-			if (st != ARCH_OK)
-				return st;
+				if (st != ARCH_OK)
+					return st;
+			}
 			up->parts_sent++;
 			up->len = 0;
 		}
@@ -645,11 +656,37 @@ arch_upload_write(ArchUpload *up, const void *data, size_t len, ArchError *err)
 	return ARCH_OK;
 }
 
+bool
+arch_upload_head(ArchUpload *up, const void *data, size_t len)
+{
+	char	   *target = up->parts_sent == 0 ? up->data : up->first;
+	size_t		have = up->parts_sent == 0 ? up->len : up->part_size;
+
+	if (target == NULL || len > have)
+		return false;
+	memcpy(target, data, len);
+	return true;
+}
+
+ArchStatus
+arch_upload_finish(ArchUpload *up, int *nparts, ArchError *err)
+{
+	ArchStatus	st;
+
+	*nparts = up->parts_sent + 1;
+	st = up->flush_part(up->flush_arg, up->parts_sent, up->data, up->len, err);
+	if (st == ARCH_OK && up->first != NULL)
+		st = up->flush_part(up->flush_arg, 0, up->first, up->part_size, err);
+	return st;
+}
+
 void
 arch_upload_free(ArchUpload *up)
 {
 	arch_free(up->data);
+	arch_free(up->first);
 	up->data = NULL;
+	up->first = NULL;
 }
 
 /* ---------------------------------------------------------------- digests */

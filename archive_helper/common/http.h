@@ -133,11 +133,17 @@ extern char *arch_object_key(const char *prefix, const char *name);
 /*
  * Upload buffering.  A driver streams writes into an ArchUpload; whenever
  * the buffer is full and more data comes, flush_part is called with the
- * full buffer (the driver starts or continues a multipart upload).  At the
- * end the driver looks at parts_sent: 0 means one plain upload of the
- * buffer, otherwise the buffer is the last part.
+ * full buffer and its index from 0 (the driver starts or continues a
+ * multipart upload).  At the end the driver looks at parts_sent: 0 means
+ * one plain upload of the buffer, otherwise the buffer is the last part
+ * (index parts_sent) and, with hold_first, the first part (index 0) is
+ * still to go: arch_upload_finish sends both.
+ *
+ * hold_first serves writers that fill in the start of an object last (the
+ * object header's digest, object.h): the first part is kept back, and
+ * arch_upload_head rewrites its first bytes before it goes up, last.
  */
-typedef ArchStatus (*ArchUploadFlush) (void *arg, const char *data,
+typedef ArchStatus (*ArchUploadFlush) (void *arg, int index, const char *data,
 									   size_t len, ArchError *err);
 
 typedef struct ArchUpload
@@ -145,15 +151,30 @@ typedef struct ArchUpload
 	char	   *data;
 	size_t		len;
 	size_t		part_size;
-	int			parts_sent;
+	int			parts_sent;		/* parts flushed or held (index of the next) */
+	bool		hold_first;
+	char	   *first;			/* with hold_first: part 0, not sent yet */
 	ArchUploadFlush flush_part;
 	void	   *flush_arg;
 } ArchUpload;
 
-extern void arch_upload_init(ArchUpload *up, size_t part_size,
+extern void arch_upload_init(ArchUpload *up, size_t part_size, bool hold_first,
 							 ArchUploadFlush flush_part, void *flush_arg);
 extern ArchStatus arch_upload_write(ArchUpload *up, const void *data,
 									size_t len, ArchError *err);
+
+/*
+ * Rewrite the first len bytes written (len at most one part): in the
+ * buffer, or in the held first part.  False when they went up already.
+ */
+extern bool arch_upload_head(ArchUpload *up, const void *data, size_t len);
+
+/*
+ * Multipart end: flush the buffer as the last part, then the held first
+ * part; *nparts gets the number of parts.
+ */
+extern ArchStatus arch_upload_finish(ArchUpload *up, int *nparts,
+									 ArchError *err);
 extern void arch_upload_free(ArchUpload *up);
 
 /* Digests of a buffer, as text */

@@ -259,7 +259,7 @@ arch_store_writer_init(ArchHttpWriter *w, ArchHttpStore *store,
 	w->meta_header = (opts && opts->sha256) ?
 		arch_psprintf("%s: %s", store->type->meta_sha256, opts->sha256) : NULL;
 	/* the flush callback gets the driver's writer, which starts with w */
-	arch_upload_init(&w->up, part_size, flush, w);
+	arch_upload_init(&w->up, part_size, opts && opts->head_len > 0, flush, w);
 }
 
 ArchStatus
@@ -268,6 +268,23 @@ arch_store_write(void *writer, const void *data, size_t len, ArchError *err)
 	ArchHttpWriter *w = writer;
 
 	return arch_upload_write(&w->up, data, len, err);
+}
+
+ArchStatus
+arch_store_write_head(void *writer, const void *data, size_t len,
+					  const char *sha256, ArchError *err)
+{
+	ArchHttpWriter *w = writer;
+
+	/* one upload at the end: it can still carry the digest as metadata */
+	if (sha256 && w->meta_header == NULL && w->up.parts_sent == 0)
+		w->meta_header = arch_psprintf("%s: %s", w->store->type->meta_sha256, sha256);
+
+	if (!arch_upload_head(&w->up, data, len))
+		return arch_error(err, ARCH_FATAL,
+						  "cannot rewrite the start of \"%s\": it was uploaded already",
+						  w->name);
+	return ARCH_OK;
 }
 
 void

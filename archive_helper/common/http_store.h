@@ -137,6 +137,9 @@ extern void arch_store_writer_init(ArchHttpWriter *w, ArchHttpStore *store,
 								   size_t part_size, ArchUploadFlush flush);
 extern ArchStatus arch_store_write(void *writer, const void *data, size_t len,
 								   ArchError *err);
+extern ArchStatus arch_store_write_head(void *writer, const void *data,
+										size_t len, const char *sha256,
+										ArchError *err);
 extern void arch_store_writer_free(ArchHttpWriter *w);
 
 /* Fill and free the common part of a driver's state */

@@ -19,17 +19,12 @@
 #include "local_file.h"
 
 ArchStatus
-arch_read_local_file(const char *path, const char *what, size_t max,
-					 char **text, size_t *len, struct stat *stp, bool *absent,
-					 ArchError *err)
+arch_open_local_file(const char *path, const char *what, int *fdp,
+					 struct stat *stp, bool *absent, ArchError *err)
 {
-	struct stat st;
 	int			fd;
-	size_t		done = 0;
-	char	   *buf;
 
-	*text = NULL;
-	*len = 0;
+	*fdp = -1;
 	if (absent)
 		*absent = false;
 
@@ -45,7 +40,7 @@ arch_read_local_file(const char *path, const char *what, size_t max,
 		return arch_error(err, ARCH_FATAL, "could not open %s \"%s\": %s",
 						  what, path, strerror(errno));
 	}
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, stp) != 0)
 	{
 		int			saved = errno;
 
@@ -53,12 +48,32 @@ arch_read_local_file(const char *path, const char *what, size_t max,
 		return arch_error(err, ARCH_FATAL, "could not stat %s \"%s\": %s",
 						  what, path, strerror(saved));
 	}
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(stp->st_mode))
 	{
 		close(fd);
 		return arch_error(err, ARCH_FATAL, "%s \"%s\" is not a regular file",
 						  what, path);
 	}
+	*fdp = fd;
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_read_local_file(const char *path, const char *what, size_t max,
+					 char **text, size_t *len, struct stat *stp, bool *absent,
+					 ArchError *err)
+{
+	struct stat st;
+	int			fd;
+	size_t		done = 0;
+	char	   *buf;
+	ArchStatus	status;
+
+	*text = NULL;
+	*len = 0;
+	status = arch_open_local_file(path, what, &fd, &st, absent, err);
+	if (status != ARCH_OK)
+		return status;
 	if ((uint64_t) st.st_size > max)
 	{
 		close(fd);

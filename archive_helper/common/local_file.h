@@ -22,6 +22,14 @@
 #include "status.h"
 
 /*
+ * Open the regular file at path for reading, without blocking on a FIFO;
+ * *fd and *st on success.  ARCH_FATAL as arch_read_local_file says.
+ */
+extern ArchStatus arch_open_local_file(const char *path, const char *what,
+									   int *fd, struct stat *st, bool *absent,
+									   ArchError *err);
+
+/*
  * Read the whole of the regular file at path, at most max bytes, into a
  * NUL-terminated *text (arch_free it; it may hold a secret: wipe it
  * first).  what names the file in messages ("key file").  ARCH_FATAL for a

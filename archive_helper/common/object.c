@@ -3,17 +3,15 @@
  * object.c
  *		Encode and decode objects in the format described in object.h.
  *
- * Encoding works on a whole file in memory (a WAL segment is 16 MiB by
- * default), which lets the SHA-256 of the plaintext, needed in the header
- * before the first payload byte, be computed by a second thread while zstd
- * compresses.  Decoding streams, so a fetch never holds more than a chunk
- * of ciphertext and a zstd window.
+ * Both directions stream through bounded buffers: the encoder hashes each
+ * slot of plaintext on a second thread while it compresses the same slot,
+ * and fills the header's digest in last (object.h, Streaming); a fetch
+ * never holds more than a chunk of ciphertext and a zstd window.
  *
  * archive_helper/common/object.c
  *
  *-------------------------------------------------------------------------
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,8 +22,7 @@
 #include "hash_pipe.h"
 #include "object.h"
 
-/* Below this size a second thread costs more than it saves */
-#define HASH_THREAD_MIN (1024 * 1024)
+#define Min(a, b) ((a) < (b) ? (a) : (b))
 
 static void
 put_be32(uint8_t *p, uint32_t v)
@@ -302,164 +299,293 @@ chunk_crypt(bool seal, const uint8_t *key, const uint8_t *nonce_base,
 	return ok;
 }
 
-typedef struct HashJob
+/*
+ * The streaming encoder.  Plaintext comes in slots of the hash pipe, so
+ * the SHA-256 runs on another thread while this one compresses the same
+ * slot; compressed bytes go out in pieces of at most ZSTD_CStreamOutSize()
+ * or, encrypted, in sealed chunks.  Nothing is ever held whole: a 16 MiB
+ * segment and a 1 GiB relation file cost the same few MiB.
+ */
+struct ArchEncoder
 {
-	const void *data;
-	size_t		len;
-	uint8_t		sha256[32];
-} HashJob;
+	ArchObjectHeader hdr;
+	uint8_t		hdr_bytes[ARCH_OBJECT_HEADER_MAX];
+	size_t		hdr_len;
+	ArchSink	sink;
+	void	   *arg;
+	ArchHashPipe *hash;
+	uint64_t	plain_size;
 
-static void *
-hash_thread(void *arg)
+	/* compression: NULL for none */
+	ZSTD_CCtx  *cctx;
+	uint8_t    *zout;
+	size_t		zout_cap;
+
+	/* encryption: a chunk gathers until full, then is sealed */
+	const ArchKey *key;
+	uint8_t    *aad;
+	size_t		aad_len;
+	uint8_t    *chunk;
+	size_t		chunk_have;
+	uint8_t    *sealed;
+	uint64_t	chunk_index;
+};
+
+void
+arch_encoder_free(ArchEncoder *e)
 {
-	HashJob    *job = arg;
-
-	arch_sha256(job->data, job->len, job->sha256);
-	return NULL;
+	if (e == NULL)
+		return;
+	if (e->hash)
+		arch_hash_pipe_end(e->hash, NULL);
+	if (e->cctx)
+		ZSTD_freeCCtx(e->cctx);
+	arch_free(e->zout);
+	arch_free(e->aad);
+	arch_free(e->chunk);
+	arch_free(e->sealed);
+	arch_free(e);
 }
 
-/* The payload before encryption: zstd frame or the plaintext itself */
+/* A zstd context as every object is compressed */
 static ArchStatus
-encode_compress(const ArchEncodeOptions *opts, const char *name,
-				const void *plain, size_t len, ArchBuf *out, ArchError *err)
+encoder_zstd(ArchEncoder *e, const ArchEncodeOptions *opts, int64_t plain_size,
+			 ArchError *err)
 {
-	ZSTD_CCtx  *cctx;
-	size_t		bound;
 	size_t		rc;
 
-	if (opts->compress == ARCH_COMPRESS_NONE)
-	{
-		arch_buf_append(out, plain, len);
-		return ARCH_OK;
-	}
-	cctx = ZSTD_createCCtx();
-	if (cctx == NULL)
+	e->cctx = ZSTD_createCCtx();
+	if (e->cctx == NULL)
 		return arch_error(err, ARCH_FATAL, "could not create a zstd context");
-	rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, opts->level);
+	rc = ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, opts->level);
 	/* the frame's own checksum lets wal-fetch verify while it decompresses */
 	if (!ZSTD_isError(rc))
-		rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+		rc = ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1);
 	if (!ZSTD_isError(rc) && opts->threads > 0)
-		rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, opts->threads);
+		rc = ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_nbWorkers, opts->threads);
+	/* a known size lets zstd size its tables, and goes in the frame header */
+	if (!ZSTD_isError(rc) && plain_size >= 0)
+		rc = ZSTD_CCtx_setPledgedSrcSize(e->cctx, (unsigned long long) plain_size);
 	if (ZSTD_isError(rc))
-	{
-		ZSTD_freeCCtx(cctx);
 		return arch_error(err, ARCH_FATAL, "could not configure zstd: %s",
 						  ZSTD_getErrorName(rc));
-	}
-	bound = ZSTD_compressBound(len);
-	/* compress straight into the buffer; +1 keeps buf.h's terminator */
-	if (out->cap < out->len + bound + 1)
-	{
-		out->data = arch_realloc(out->data, out->len + bound + 1);
-		out->cap = out->len + bound + 1;
-	}
-	rc = ZSTD_compress2(cctx, out->data + out->len, bound, plain, len);
-	ZSTD_freeCCtx(cctx);
-	if (ZSTD_isError(rc))
-		return arch_error(err, ARCH_FATAL, "could not compress \"%s\": %s",
-						  name, ZSTD_getErrorName(rc));
-	out->len += rc;
-	out->data[out->len] = '\0';
+	e->zout_cap = ZSTD_CStreamOutSize();
+	e->zout = arch_alloc(e->zout_cap);
 	return ARCH_OK;
+}
+
+ArchStatus
+arch_encoder_begin(const ArchEncodeOptions *opts, const char *name,
+				   int64_t plain_size, ArchSink sink, void *arg,
+				   ArchEncoder **encoder, ArchError *err)
+{
+	ArchEncoder *e;
+	ArchStatus	st = ARCH_OK;
+
+	*encoder = NULL;
+	if (!arch_object_name_valid(name, strlen(name)))
+		return arch_error(err, ARCH_FATAL,
+						  "object name \"%.64s\" cannot be stored (1 to %d printable characters, no space)",
+						  name, ARCH_OBJECT_NAME_MAX);
+	e = arch_alloc0(sizeof(ArchEncoder));
+	e->sink = sink;
+	e->arg = arg;
+	/* below a slot, a second thread costs more than it saves */
+	e->hash = arch_hash_pipe_begin(plain_size < 0 || plain_size >= ARCH_HASH_PIPE_SLOT);
+	strcpy(e->hdr.name, name);
+	e->hdr.compress = opts->compress;
+	e->hdr.encrypt = opts->key ? ARCH_ENCRYPT_AES_256_GCM : ARCH_ENCRYPT_NONE;
+	if (opts->key)
+	{
+		e->key = opts->key;
+		e->hdr.chunk_size = opts->chunk_size ? opts->chunk_size : ARCH_OBJECT_CHUNK_DEFAULT;
+		strcpy(e->hdr.key_id, opts->key->id);
+		if (RAND_bytes(e->hdr.nonce, ARCH_OBJECT_NONCE_LEN) != 1)
+			st = arch_error(err, ARCH_FATAL, "could not generate a random nonce");
+	}
+	if (st == ARCH_OK && opts->compress == ARCH_COMPRESS_ZSTD)
+		st = encoder_zstd(e, opts, plain_size, err);
+	if (st != ARCH_OK)
+	{
+		arch_encoder_free(e);
+		return st;
+	}
+
+	/* the header has its final length now; its digest is zero until the end */
+	e->hdr_len = arch_header_encode(&e->hdr, e->hdr_bytes);
+	if (e->key)
+	{
+		e->aad = chunk_aad(&e->hdr, e->hdr_bytes, name, &e->aad_len);
+		e->chunk = arch_alloc(e->hdr.chunk_size);
+		e->sealed = arch_alloc(e->hdr.chunk_size + ARCH_OBJECT_TAG_LEN);
+	}
+	st = sink(arg, e->hdr_bytes, e->hdr_len, err);
+	if (st != ARCH_OK)
+	{
+		arch_encoder_free(e);
+		return st;
+	}
+	*encoder = e;
+	return ARCH_OK;
+}
+
+/* Seal the gathered chunk; the final one also authenticates the digest */
+static ArchStatus
+encoder_seal(ArchEncoder *e, bool final, ArchError *err)
+{
+	size_t		len;
+
+	if (!chunk_crypt(true, e->key->key, e->hdr.nonce, e->aad, e->aad_len,
+					 e->chunk_index, final, e->hdr_bytes + ARCH_OBJECT_DIGEST_OFFSET,
+					 ARCH_OBJECT_DIGEST_LEN, e->chunk, e->chunk_have, e->sealed,
+					 e->sealed + e->chunk_have))
+		return arch_error(err, ARCH_FATAL, "could not encrypt \"%s\"", e->hdr.name);
+	e->chunk_index++;
+	len = e->chunk_have + ARCH_OBJECT_TAG_LEN;
+	e->chunk_have = 0;
+	return e->sink(e->arg, e->sealed, len, err);
+}
+
+/*
+ * Payload bytes (compressed or raw): out as they are, or into chunks.  A
+ * full chunk is sealed at once, so the final chunk is always shorter than
+ * C, possibly empty: one encoding for every writer.
+ */
+static ArchStatus
+encoder_payload(ArchEncoder *e, const uint8_t *data, size_t len, ArchError *err)
+{
+	if (e->key == NULL)
+		return len > 0 ? e->sink(e->arg, data, len, err) : ARCH_OK;
+	while (len > 0)
+	{
+		size_t		take = e->hdr.chunk_size - e->chunk_have;
+		ArchStatus	st;
+
+		if (take > len)
+			take = len;
+		memcpy(e->chunk + e->chunk_have, data, take);
+		e->chunk_have += take;
+		data += take;
+		len -= take;
+		if (e->chunk_have == e->hdr.chunk_size &&
+			(st = encoder_seal(e, false, err)) != ARCH_OK)
+			return st;
+	}
+	return ARCH_OK;
+}
+
+/* Compress data (or, with end, finish the frame) into the payload */
+static ArchStatus
+encoder_compress(ArchEncoder *e, const uint8_t *data, size_t len, bool end,
+				 ArchError *err)
+{
+	ZSTD_inBuffer in = {data, len, 0};
+
+	if (e->cctx == NULL)
+		return encoder_payload(e, data, len, err);
+	for (;;)
+	{
+		ZSTD_outBuffer out = {e->zout, e->zout_cap, 0};
+		size_t		rc = ZSTD_compressStream2(e->cctx, &out, &in,
+											  end ? ZSTD_e_end : ZSTD_e_continue);
+		ArchStatus	st;
+
+		if (ZSTD_isError(rc))
+			return arch_error(err, ARCH_FATAL, "could not compress \"%s\": %s",
+							  e->hdr.name, ZSTD_getErrorName(rc));
+		if ((st = encoder_payload(e, e->zout, out.pos, err)) != ARCH_OK)
+			return st;
+		if (end ? rc == 0 : in.pos == in.size)
+			return ARCH_OK;
+	}
+}
+
+uint8_t *
+arch_encoder_slot(ArchEncoder *e)
+{
+	return arch_hash_pipe_slot(e->hash);
+}
+
+ArchStatus
+arch_encoder_commit(ArchEncoder *e, size_t len, ArchError *err)
+{
+	uint8_t    *slot = arch_hash_pipe_slot(e->hash);
+
+	if (len == 0)
+		return ARCH_OK;
+	e->plain_size += len;
+	/* the hashing thread reads the slot while we compress it: both read */
+	arch_hash_pipe_push(e->hash, len);
+	return encoder_compress(e, slot, len, false, err);
+}
+
+ArchStatus
+arch_encoder_write(ArchEncoder *e, const void *data, size_t len, ArchError *err)
+{
+	const uint8_t *p = data;
+
+	while (len > 0)
+	{
+		size_t		take = Min(len, ARCH_HASH_PIPE_SLOT);
+		ArchStatus	st;
+
+		memcpy(arch_encoder_slot(e), p, take);
+		if ((st = arch_encoder_commit(e, take, err)) != ARCH_OK)
+			return st;
+		p += take;
+		len -= take;
+	}
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_encoder_end(ArchEncoder *e, uint8_t *hdr_bytes, size_t *hdr_len,
+				 ArchObjectHeader *hdr, ArchError *err)
+{
+	ArchStatus	st = encoder_compress(e, NULL, 0, true, err);
+
+	arch_hash_pipe_end(e->hash, e->hdr.sha256);
+	e->hash = NULL;
+	e->hdr.plain_size = e->plain_size;
+	arch_header_set_digest(e->hdr_bytes, e->hdr.plain_size, e->hdr.sha256);
+	if (st == ARCH_OK && e->key)
+		st = encoder_seal(e, true, err);
+	if (st == ARCH_OK)
+	{
+		memcpy(hdr_bytes, e->hdr_bytes, e->hdr_len);
+		*hdr_len = e->hdr_len;
+		if (hdr)
+			*hdr = e->hdr;
+	}
+	arch_encoder_free(e);
+	return st;
 }
 
 ArchStatus
 arch_object_encode(const ArchEncodeOptions *opts, const char *name,
 				   const void *plain, size_t len, ArchBuf *out,
-				   ArchObjectHeader *hdr_out, ArchError *err)
+				   ArchObjectHeader *hdr, ArchError *err)
 {
-	ArchObjectHeader hdr;
+	ArchEncoder *e;
 	uint8_t		hdr_bytes[ARCH_OBJECT_HEADER_MAX];
 	size_t		hdr_len;
-	HashJob		job = {plain, len};
-	pthread_t	thread;
-	bool		threaded;
-	ArchBuf		payload = {0};
 	ArchStatus	st;
 
-	if (!arch_object_name_valid(name, strlen(name)))
-		return arch_error(err, ARCH_FATAL,
-						  "object name \"%.64s\" cannot be stored (1 to %d printable characters, no space)",
-						  name, ARCH_OBJECT_NAME_MAX);
-
-	/* hash in parallel with compression: both read plain, neither writes it */
-	threaded = len >= HASH_THREAD_MIN &&
-		pthread_create(&thread, NULL, hash_thread, &job) == 0;
-	if (!threaded)
-		hash_thread(&job);
-	st = encode_compress(opts, name, plain, len, &payload, err);
-	if (threaded)
-		pthread_join(thread, NULL);
+	arch_buf_reset(out);
+	st = arch_encoder_begin(opts, name, (int64_t) len, arch_buf_sink, out, &e, err);
+	if (st != ARCH_OK)
+		return st;
+	st = arch_encoder_write(e, plain, len, err);
 	if (st != ARCH_OK)
 	{
-		arch_buf_free(&payload);
+		arch_encoder_free(e);
 		return st;
 	}
-
-	memset(&hdr, 0, sizeof(hdr));
-	strcpy(hdr.name, name);
-	hdr.compress = opts->compress;
-	hdr.encrypt = opts->key ? ARCH_ENCRYPT_AES_256_GCM : ARCH_ENCRYPT_NONE;
-	hdr.plain_size = len;
-	memcpy(hdr.sha256, job.sha256, 32);
-	if (opts->key)
-	{
-		hdr.chunk_size = opts->chunk_size ? opts->chunk_size : ARCH_OBJECT_CHUNK_DEFAULT;
-		strcpy(hdr.key_id, opts->key->id);
-		if (RAND_bytes(hdr.nonce, ARCH_OBJECT_NONCE_LEN) != 1)
-		{
-			arch_buf_free(&payload);
-			return arch_error(err, ARCH_FATAL, "could not generate a random nonce");
-		}
-	}
-	hdr_len = arch_header_encode(&hdr, hdr_bytes);
-	out->len = 0;
-	arch_buf_append(out, hdr_bytes, hdr_len);
-
-	if (!opts->key)
-	{
-		arch_buf_append(out, payload.data, payload.len);
-		arch_buf_free(&payload);
-	}
-	else
-	{
-		/*
-		 * Whole chunks, then a final shorter one, empty when the payload
-		 * divides evenly: the final flag must always be sealed somewhere.
-		 */
-		size_t		nchunks = payload.len / hdr.chunk_size + 1;
-		size_t		total = out->len + payload.len + nchunks * ARCH_OBJECT_TAG_LEN + 1;
-		size_t		aad_len;
-		uint8_t    *aad = chunk_aad(&hdr, hdr_bytes, name, &aad_len);
-
-		out->data = arch_realloc(out->data, total);
-		out->cap = total;
-		for (size_t i = 0; i < nchunks; i++)
-		{
-			size_t		off = i * (size_t) hdr.chunk_size;
-			size_t		clen = (i + 1 < nchunks) ? hdr.chunk_size : payload.len - off;
-			uint8_t    *dst = (uint8_t *) out->data + out->len;
-
-			/* as a streaming writer would: the digest sealed in the last chunk */
-			if (!chunk_crypt(true, opts->key->key, hdr.nonce, aad, aad_len, i,
-							 i + 1 == nchunks, hdr_bytes + ARCH_OBJECT_DIGEST_OFFSET,
-							 ARCH_OBJECT_DIGEST_LEN, (uint8_t *) payload.data + off,
-							 clen, dst, dst + clen))
-			{
-				arch_free(aad);
-				arch_buf_free(&payload);
-				return arch_error(err, ARCH_FATAL, "could not encrypt \"%s\"", name);
-			}
-			out->len += clen + ARCH_OBJECT_TAG_LEN;
-		}
-		out->data[out->len] = '\0';
-		arch_free(aad);
-		arch_buf_free(&payload);
-	}
-	if (hdr_out)
-		*hdr_out = hdr;
-	return ARCH_OK;
+	st = arch_encoder_end(e, hdr_bytes, &hdr_len, hdr, err);
+	/* the header went out first, with a zero digest: fill it in */
+	if (st == ARCH_OK)
+		memcpy(out->data, hdr_bytes, hdr_len);
+	return st;
 }
 
 struct ArchDecoder
@@ -511,7 +637,7 @@ arch_decoder_begin(const char *name, const ArchDecodeOptions *opts,
 	d->opts = *opts;
 	d->sink = sink;
 	d->arg = arg;
-	d->hash = arch_hash_pipe_begin();
+	d->hash = arch_hash_pipe_begin(true);
 	return d;
 }
 

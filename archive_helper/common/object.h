@@ -72,6 +72,7 @@
 #define ARCH_OBJECT_H
 
 #include "buf.h"
+#include "hash_pipe.h"
 #include "keyring.h"
 #include "storage.h"
 
@@ -157,9 +158,40 @@ typedef struct ArchEncodeOptions
 } ArchEncodeOptions;
 
 /*
- * Encode plain (len bytes) as the object called name (which the header
- * records); the header and payload go to out.  hdr, if not NULL, receives the header.  The plaintext
- * SHA-256 is computed in a thread of its own while the payload compresses.
+ * Streaming encoder: the object called name (which the header records),
+ * in pieces to sink.  begin sends the header at once, its digest zeroed
+ * (plain_size is the plaintext's size when known, else -1: it only sizes
+ * buffers and the zstd frame header, and must then be exact); the payload
+ * follows as plaintext comes in.  end finishes the payload and gives the
+ * final header bytes (hdr_bytes, ARCH_OBJECT_HEADER_MAX at least), which
+ * the caller puts in place of the first *hdr_len bytes sent (see Streaming
+ * above); hdr, if not NULL, receives the header.  end and free free the
+ * encoder.
+ *
+ * Plaintext comes either through arch_encoder_write, or, without a copy,
+ * by filling arch_encoder_slot (ARCH_HASH_PIPE_SLOT bytes at most) and
+ * passing it with arch_encoder_commit: the slot is hashed on another
+ * thread while this one compresses it.
+ */
+typedef struct ArchEncoder ArchEncoder;
+
+extern ArchStatus arch_encoder_begin(const ArchEncodeOptions *opts,
+									 const char *name, int64_t plain_size,
+									 ArchSink sink, void *arg,
+									 ArchEncoder **encoder, ArchError *err);
+extern uint8_t *arch_encoder_slot(ArchEncoder *encoder);
+extern ArchStatus arch_encoder_commit(ArchEncoder *encoder, size_t len,
+									  ArchError *err);
+extern ArchStatus arch_encoder_write(ArchEncoder *encoder, const void *data,
+									 size_t len, ArchError *err);
+extern ArchStatus arch_encoder_end(ArchEncoder *encoder, uint8_t *hdr_bytes,
+								   size_t *hdr_len, ArchObjectHeader *hdr,
+								   ArchError *err);
+extern void arch_encoder_free(ArchEncoder *encoder);
+
+/*
+ * Encode plain (len bytes) whole into out, through the streaming encoder;
+ * hdr, if not NULL, receives the header.
  */
 extern ArchStatus arch_object_encode(const ArchEncodeOptions *opts,
 									 const char *name, const void *plain,

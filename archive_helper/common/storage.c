@@ -104,6 +104,9 @@ arch_storage_write_begin(ArchStorage *storage, const char *name,
 	ArchStatus	st;
 
 	*write = NULL;
+	if (opts->head_len > ARCH_STORAGE_HEAD_MAX)
+		return arch_error(err, ARCH_FATAL, "cannot reserve %zu bytes at the start of \"%s\"",
+						  opts->head_len, name);
 	st = storage->driver->write_begin(storage->state, name, opts, &writer, err);
 	if (st != ARCH_OK)
 		return st;
@@ -111,6 +114,7 @@ arch_storage_write_begin(ArchStorage *storage, const char *name,
 	(*write)->storage = storage;
 	(*write)->writer = writer;
 	(*write)->name = arch_strdup(name);
+	(*write)->head_len = opts->head_len;
 	return ARCH_OK;
 }
 
@@ -121,6 +125,25 @@ arch_storage_write(ArchStorageWrite *write, const void *data, size_t len,
 	if (len == 0)
 		return ARCH_OK;
 	return write->storage->driver->write(write->writer, data, len, err);
+}
+
+ArchStatus
+arch_storage_write_sink(void *write, const void *data, size_t len,
+						ArchError *err)
+{
+	return arch_storage_write(write, data, len, err);
+}
+
+ArchStatus
+arch_storage_write_head(ArchStorageWrite *write, const void *data, size_t len,
+						const char *sha256, ArchError *err)
+{
+	/* only what was reserved: a driver may have sent the rest already */
+	if (len > write->head_len)
+		return arch_error(err, ARCH_FATAL,
+						  "cannot rewrite %zu bytes at the start of \"%s\": %zu were reserved",
+						  len, write->name, write->head_len);
+	return write->storage->driver->write_head(write->writer, data, len, sha256, err);
 }
 
 ArchStatus
@@ -184,6 +207,34 @@ arch_storage_list(ArchStorage *storage, const char *prefix,
 				  ArchListCallback callback, void *arg, ArchError *err)
 {
 	return storage->driver->list(storage->state, prefix, callback, arg, err);
+}
+
+/* ArchListCallback of arch_storage_list_names */
+static ArchStatus
+name_list_cb(void *arg, const char *name, uint64_t size, ArchError *err)
+{
+	ArchNameList *l = arg;
+
+	l->names = arch_realloc(l->names, sizeof(char *) * (l->n + 1));
+	l->names[l->n++] = arch_strdup(name);
+	return ARCH_OK;
+}
+
+ArchStatus
+arch_storage_list_names(ArchStorage *storage, const char *prefix,
+						ArchNameList *list, ArchError *err)
+{
+	memset(list, 0, sizeof(ArchNameList));
+	return arch_storage_list(storage, prefix, name_list_cb, list, err);
+}
+
+void
+arch_name_list_free(ArchNameList *list)
+{
+	for (int i = 0; i < list->n; i++)
+		arch_free(list->names[i]);
+	arch_free(list->names);
+	memset(list, 0, sizeof(ArchNameList));
 }
 
 ArchStatus

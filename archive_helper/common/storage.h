@@ -124,7 +124,13 @@ typedef struct ArchWriteOptions
 								 * unknown (a driver may then go multipart) */
 	const char *sha256;			/* plaintext SHA-256 (hex) to keep as object
 								 * metadata where the backend can, or NULL */
+	size_t		head_len;		/* the first head_len bytes written will be
+								 * rewritten by write_head before write_end
+								 * (at most ARCH_STORAGE_HEAD_MAX) */
 } ArchWriteOptions;
+
+/* The most bytes write_head may rewrite: an object header (object.h) */
+#define ARCH_STORAGE_HEAD_MAX 4096
 
 /*
  * Callbacks.  A sink or list callback returns ARCH_OK to go on; any other
@@ -165,6 +171,18 @@ typedef struct ArchStorageDriver
 						  ArchError *err);
 	ArchStatus	(*write_end) (void *writer, ArchError *err);
 	void		(*write_abort) (void *writer);
+
+	/*
+	 * Rewrite the first len bytes written (len at most the head_len given
+	 * to write_begin), before write_end: what a streaming writer learns
+	 * last, such as an object header's digest, goes at the start.  file://
+	 * writes in place before the fsync; S3 and Azure keep their first part
+	 * or block back and send it last, so nothing with the old bytes is
+	 * ever stored under the name.  sha256 (hex, or NULL) is the plaintext
+	 * digest, now known: kept as metadata where the upload has not begun.
+	 */
+	ArchStatus	(*write_head) (void *writer, const void *data, size_t len,
+							   const char *sha256, ArchError *err);
 
 	/*
 	 * Stream the object's bytes to sink, from the start; limit > 0 reads at
@@ -217,6 +235,7 @@ typedef struct ArchStorageWrite
 	ArchStorage *storage;
 	void	   *writer;
 	char	   *name;
+	size_t		head_len;		/* as given to write_begin */
 } ArchStorageWrite;
 
 extern ArchStatus arch_storage_open(const char *url, const ArchConfig *cfg,
@@ -234,6 +253,13 @@ extern ArchStatus arch_storage_write(ArchStorageWrite *write,
 extern ArchStatus arch_storage_write_end(ArchStorageWrite *write,
 										 ArchError *err);
 extern void arch_storage_write_abort(ArchStorageWrite *write);
+extern ArchStatus arch_storage_write_head(ArchStorageWrite *write,
+										  const void *data, size_t len,
+										  const char *sha256, ArchError *err);
+
+/* An ArchSink whose arg is an ArchStorageWrite */
+extern ArchStatus arch_storage_write_sink(void *write, const void *data,
+										  size_t len, ArchError *err);
 
 /* Whole-object convenience: write_begin + write + write_end */
 extern ArchStatus arch_storage_put(ArchStorage *storage, const char *name,
@@ -251,6 +277,18 @@ extern ArchStatus arch_storage_list(ArchStorage *storage, const char *prefix,
 									ArchError *err);
 extern ArchStatus arch_storage_remove(ArchStorage *storage, const char *name,
 									  ArchError *err);
+/* Every object name under prefix, in no order: list's results kept */
+typedef struct ArchNameList
+{
+	int			n;
+	char	  **names;
+} ArchNameList;
+
+extern ArchStatus arch_storage_list_names(ArchStorage *storage,
+										  const char *prefix,
+										  ArchNameList *list, ArchError *err);
+extern void arch_name_list_free(ArchNameList *list);
+
 /* The driver's cleanup, or nothing to do (*removed 0) */
 extern ArchStatus arch_storage_cleanup(ArchStorage *storage, const char *prefix,
 									   time_t before, int *removed,

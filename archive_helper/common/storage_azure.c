@@ -254,9 +254,10 @@ az_close(void *state)
 
 /* ---------------------------------------------------------------- write */
 
-/* ArchUploadFlush: Put Block number parts_sent */
+/* ArchUploadFlush: Put Block number index */
 static ArchStatus
-az_put_block(void *arg, const char *data, size_t len, ArchError *err)
+az_put_block(void *arg, int index, const char *data, size_t len,
+			 ArchError *err)
 {
 	AzWriter   *w = arg;
 	ArchQuery	q = {0};
@@ -265,7 +266,7 @@ az_put_block(void *arg, const char *data, size_t len, ArchError *err)
 	ArchHttpResponse resp = {0};
 	ArchStatus	st;
 
-	if (w->w.up.parts_sent >= AZ_MAX_BLOCKS)
+	if (index >= AZ_MAX_BLOCKS)
 	{
 		arch_error(err, ARCH_FATAL, "could not upload \"%s\": more than %d blocks",
 				   w->w.name, AZ_MAX_BLOCKS);
@@ -273,7 +274,7 @@ az_put_block(void *arg, const char *data, size_t len, ArchError *err)
 								 "Raise azure-block-threshold: a blob holds at most %d blocks.",
 								 AZ_MAX_BLOCKS);
 	}
-	id = arch_azure_block_id(w->w.up.parts_sent);
+	id = arch_azure_block_id(index);
 	what = arch_store_what(&w->az->store, "upload a block of", w->w.name);
 	arch_query_add(&q, "blockid", id);
 	arch_query_add(&q, "comp", "block");
@@ -307,8 +308,8 @@ az_writer_free(AzWriter *w)
 }
 
 /*
- * Put Blob of the whole buffer, or Put Block of the last block and Put
- * Block List.  Both carry the metadata and, for if-absent, If-None-Match.
+ * Put Blob of the whole buffer, or Put Block of the last block (and of a
+ * held first one) and Put Block List.  Both carry the metadata and, for if-absent, If-None-Match.
  */
 static ArchStatus
 az_write_end(void *writer, ArchError *err)
@@ -325,9 +326,10 @@ az_write_end(void *writer, ArchError *err)
 
 	if (w->w.up.parts_sent > 0)
 	{
-		st = az_put_block(w, w->w.up.data, w->w.up.len, err);
-		w->w.up.parts_sent++;
-		list_body = arch_azure_block_list_body(w->w.up.parts_sent);
+		int			nblocks;
+
+		st = arch_upload_finish(&w->w.up, &nblocks, err);
+		list_body = arch_azure_block_list_body(nblocks);
 		extra[n++] = "Content-Type: application/xml";
 		arch_query_add(&q, "comp", "blocklist");
 	}
@@ -373,6 +375,7 @@ const ArchStorageDriver arch_storage_azure_driver = {
 	.write = arch_store_write,
 	.write_end = az_write_end,
 	.write_abort = az_write_abort,
+	.write_head = arch_store_write_head,
 	.read = arch_store_read,
 	.info = arch_store_info,
 	.list = arch_store_list,

@@ -269,6 +269,21 @@ file_write(void *writer, const void *data, size_t len, ArchError *err)
 	return ARCH_OK;
 }
 
+/* The start of the temporary file, rewritten before write_end's fsync */
+static ArchStatus
+file_write_head(void *writer, const void *data, size_t len,
+				const char *sha256, ArchError *err)
+{
+	FileWriter *w = writer;
+	ssize_t		n = pwrite(w->fd, data, len, 0);
+
+	if (n < 0)
+		return file_error(w->fs, errno, "write", w->name, err);
+	if ((size_t) n != len)
+		return file_error(w->fs, EIO, "write", w->name, err);
+	return ARCH_OK;
+}
+
 /* Compare two files byte for byte: 1 same, 0 different, -1 error */
 static int
 file_same_content(const char *a, const char *b)
@@ -636,6 +651,7 @@ const ArchStorageDriver arch_storage_file_driver = {
 	.write = file_write,
 	.write_end = file_write_end,
 	.write_abort = file_write_abort,
+	.write_head = file_write_head,
 	.read = file_read,
 	.info = file_info,
 	.list = file_list,

@@ -259,9 +259,10 @@ s3_multipart_begin(S3Writer *w, ArchError *err)
 	return st;
 }
 
-/* ArchUploadFlush: upload one part, remember its ETag */
+/* ArchUploadFlush: upload part index + 1, remember its ETag */
 static ArchStatus
-s3_upload_part(void *arg, const char *data, size_t len, ArchError *err)
+s3_upload_part(void *arg, int index, const char *data, size_t len,
+			   ArchError *err)
 {
 	S3Writer   *w = arg;
 	ArchQuery	q = {0};
@@ -269,7 +270,7 @@ s3_upload_part(void *arg, const char *data, size_t len, ArchError *err)
 	ArchHttpResponse resp = {0};
 	ArchStatus	st;
 
-	if (w->nparts >= S3_MAX_PARTS)
+	if (index >= S3_MAX_PARTS)
 	{
 		arch_error(err, ARCH_FATAL, "could not upload \"%s\": more than %d parts",
 				   w->w.name, S3_MAX_PARTS);
@@ -279,7 +280,7 @@ s3_upload_part(void *arg, const char *data, size_t len, ArchError *err)
 	}
 	if (w->upload_id == NULL && (st = s3_multipart_begin(w, err)) != ARCH_OK)
 		return st;
-	snprintf(number, sizeof(number), "%d", w->nparts + 1);
+	snprintf(number, sizeof(number), "%d", index + 1);
 	arch_query_add(&q, "partNumber", number);
 	arch_query_add(&q, "uploadId", w->upload_id);
 	st = s3_upload_step(w, "PUT", "upload a part of", &q, NULL, data, len, &resp, err);
@@ -293,8 +294,15 @@ s3_upload_part(void *arg, const char *data, size_t len, ArchError *err)
 							number, w->w.name);
 		else
 		{
-			w->etags = arch_realloc(w->etags, sizeof(char *) * (w->nparts + 1));
-			w->etags[w->nparts++] = etag;
+			/* parts may come out of order: the held first one goes last */
+			if (index >= w->nparts)
+			{
+				w->etags = arch_realloc(w->etags, sizeof(char *) * (index + 1));
+				memset(w->etags + w->nparts, 0, sizeof(char *) * (index + 1 - w->nparts));
+				w->nparts = index + 1;
+			}
+			arch_free(w->etags[index]);
+			w->etags[index] = etag;
 		}
 	}
 	arch_http_response_free(&resp);
@@ -378,18 +386,22 @@ s3_put_whole(S3Writer *w, ArchError *err)
 	return st;
 }
 
-/* Upload the last part and complete the multipart upload */
+/* Upload the last part (and a held first one); complete the upload */
 static ArchStatus
 s3_multipart_end(S3Writer *w, ArchError *err)
 {
 	ArchQuery	q = {0};
 	ArchHttpResponse resp = {0};
 	char	   *body;
+	int			nparts;
 	ArchStatus	st;
 
-	st = s3_upload_part(w, w->w.up.data, w->w.up.len, err);
+	st = arch_upload_finish(&w->w.up, &nparts, err);
 	if (st != ARCH_OK)
 		return st;
+	if (nparts != w->nparts)
+		return arch_error(err, ARCH_FATAL, "could not upload \"%s\": %d of %d parts sent",
+						  w->w.name, w->nparts, nparts);
 
 	/*
 	 * Not every S3-compatible store honours If-None-Match on completion, so
@@ -552,6 +564,7 @@ const ArchStorageDriver arch_storage_s3_driver = {
 	.write = arch_store_write,
 	.write_end = s3_write_end,
 	.write_abort = s3_write_abort,
+	.write_head = arch_store_write_head,
 	.read = arch_store_read,
 	.info = arch_store_info,
 	.list = arch_store_list,

@@ -171,9 +171,9 @@ test_status(void)
 
 /* Flush callback: record part lengths */
 static ArchStatus
-record_part(void *arg, const char *data, size_t len, ArchError *err)
+record_part(void *arg, int index, const char *data, size_t len, ArchError *err)
 {
-	arch_buf_appendf(arg, "%zu:%.*s;", len, (int) len, data);
+	arch_buf_appendf(arg, "%d=%zu:%.*s;", index, len, (int) len, data);
 	return ARCH_OK;
 }
 
@@ -185,14 +185,32 @@ test_upload(void)
 	ArchError	err;
 
 	arch_buf_append(&parts, "", 0);
-	arch_upload_init(&up, 4, record_part, &parts);
+	arch_upload_init(&up, 4, false, record_part, &parts);
 	tap_ok(arch_upload_write(&up, "abcd", 4, &err) == ARCH_OK && up.parts_sent == 0,
 	   "exactly one part size stays buffered (one plain upload)");
 	arch_upload_write(&up, "efg", 3, &err);
 	arch_upload_write(&up, "hijkl", 5, &err);
 	tap_ok(up.parts_sent == 2 && up.len == 4, "full parts go out only when more data comes");
-	is_str(arch_strdup(parts.data), "4:abcd;4:efgh;", "parts hold the bytes in order");
+	is_str(arch_strdup(parts.data), "0=4:abcd;1=4:efgh;", "parts hold the bytes in order");
 	tap_ok(memcmp(up.data, "ijkl", 4) == 0, "the last part stays for the caller");
+	arch_upload_free(&up);
+
+	/* a held first part: its head is rewritten, and it goes up last */
+	arch_buf_reset(&parts);
+	arch_upload_init(&up, 4, true, record_part, &parts);
+	arch_upload_write(&up, "..", 2, &err);
+	tap_ok(arch_upload_head(&up, "AB", 2), "the head is rewritten in the buffer");
+	arch_upload_write(&up, "cdefghij", 8, &err);
+	tap_ok(arch_upload_head(&up, "ab", 2) && strstr(parts.data, "0=") == NULL,
+		   "... and in the held first part, which has not gone up");
+	{
+		int			nparts = 0;
+
+		tap_ok(arch_upload_finish(&up, &nparts, &err) == ARCH_OK && nparts == 3,
+			   "finish sends three parts");
+	}
+	is_str(arch_strdup(parts.data), "1=4:efgh;2=2:ij;0=4:abcd;",
+		   "the held first part goes last, with its new head");
 	arch_upload_free(&up);
 	arch_buf_free(&parts);
 }

@@ -4,8 +4,8 @@
 # (`zstd -3` + fsync per segment to push, `zstd -d` per segment to fetch),
 # on N real 16 MiB WAL segments made by pgbench on a throwaway cluster.
 # One process per segment, in WAL order, as PostgreSQL runs archive_command
-# and restore_command.  Prints ms per segment and ratios; never fails on a
-# slow result.
+# and restore_command.  Prints ms per segment (wall, and CPU: user + system
+# of every process) and ratios; never fails on a slow result.
 #
 # Run as root (the cluster runs as postgres).  Environment: N=64 segments,
 # RUNS=3 timed runs per case (median), PORT=55490, KEEP=1 keeps the work dir.
@@ -22,7 +22,7 @@ for b in pgbackrest zstd "$ARCH" "$PGBIN/pgbench"; do
 	command -v "$b" >/dev/null || { echo "archive benchmark: missing $b" >&2; exit 1; }
 done
 
-W=$(mktemp -d /tmp/dbops-bench-archive.XXXXXX)
+W=$(mktemp -d "${TMPDIR:-/tmp}/dbops-bench-archive.XXXXXX")
 chmod 755 "$W"
 PGDATA=$W/pgdata
 as_pg() { runuser -u postgres -- "$@"; }
@@ -103,17 +103,22 @@ cd $W/\$2
 while read -r s; do eval "\$1"; done <$W/seglist
 EOF
 chmod 755 "$W/loop.sh"
+# Prints "WALL_MS CPU_MS", each the median of the runs; CPU is user +
+# system time of the loop and everything it ran (GNU time).
 run_case() { # name prepare command [directory under $W]
-	local times=() t0 t1
+	local times=() cpus=() t0 t1
 	for _ in $(seq "$RUNS"); do
 		as_pg bash -c "$2"
 		sync
 		t0=$(date +%s%N)
-		as_pg "$W/loop.sh" "$3" "${4:-.}" || { echo "case $1 failed" >&2; exit 1; }
+		as_pg /usr/bin/time -f '%U %S' -o "$W/cpu" "$W/loop.sh" "$3" "${4:-.}" ||
+			{ echo "case $1 failed" >&2; exit 1; }
 		t1=$(date +%s%N)
 		times+=($(((t1 - t0) / 1000000)))
+		cpus+=($(awk '{printf "%d", ($1 + $2) * 1000}' "$W/cpu"))
 	done
-	printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
+	echo "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")" \
+		"$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")"
 }
 clean_dst="rm -rf $W/dst/* "
 clean_dbops="rm -rf $W/repo-dbops/wal"
@@ -125,7 +130,7 @@ ahead="DBOPS_ARCHIVE_SPOOL_PATH=$W/spool-dbops"
 
 stored() { find "$1" -type f -name '0*' -printf '%s\n' | awk '{s += $1} END {print s}'; }
 declare -A ms
-ms[floor_push]=$(run_case floor_push "$clean_dst" 'zstd -3 -q -f segs/$s -o dst/$s.zst && sync dst/$s.zst')
+ms[floor_push]=$(run_case floor_push "$clean_dst" 'zstd -3 -q -f segs/$s -o dst/$s.zst && sha256sum segs/$s >/dev/null && sync dst/$s.zst')
 floor_bytes=$(stored "$W/dst")
 ms[dbops_push]=$(run_case dbops_push "$clean_dbops" "$ARCH"' wal-push segs/$s')
 ms[pgbr_push]=$(run_case pgbr_push "$clean_pgbr" "pgbackrest --config=$W/pgbr.conf --stanza=bench archive-push $W/"'segs/$s')
@@ -143,14 +148,19 @@ ms[pgbr_fetch_async]=$(run_case pgbr_fetch_async "$clean_dst; rm -rf $W/spool/*"
 raw=$(du -sb "$W/segs" | cut -f1)
 per() { awk -v t="$1" -v n="$N" 'BEGIN {printf "%.1f", t / n}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+wall() { echo "${ms[$1]% *}"; }
+cpu() { echo "${ms[$1]#* }"; }
 
 echo
-echo "| case | ms/segment | vs floor | vs pgbackrest (same mode) | compression |"
-echo "|---|---|---|---|---|"
+echo "| case | ms/segment | CPU ms/segment | vs floor (wall / CPU) | vs pgbackrest, same mode (wall / CPU) | compression |"
+echo "|---|---|---|---|---|---|"
 row() { # label case floor peer [stored bytes]
-	echo "| $1 | $(per "${ms[$2]}") | $(ratio "${ms[$2]}" "${ms[$3]}") | ${4:+$(ratio "${ms[$2]}" "${ms[$4]}")} | ${5:+$(ratio "$raw" "$5")} |"
+	echo "| $1 | $(per "$(wall "$2")") | $(per "$(cpu "$2")") |" \
+		"$(ratio "$(wall "$2")" "$(wall "$3")") / $(ratio "$(cpu "$2")" "$(cpu "$3")") |" \
+		"${4:+$(ratio "$(wall "$2")" "$(wall "$4")") / $(ratio "$(cpu "$2")" "$(cpu "$4")")} |" \
+		"${5:+$(ratio "$raw" "$5")} |"
 }
-row 'push: `zstd -3` + fsync (floor)' floor_push floor_push '' "$floor_bytes"
+row 'push: `zstd -3` + `sha256sum` + fsync (floor)' floor_push floor_push '' "$floor_bytes"
 row 'push: dbops_archive wal-push' dbops_push floor_push pgbr_push "$(stored "$W/repo-dbops")"
 row 'push: pgbackrest archive-push' pgbr_push floor_push pgbr_push "$(stored "$W/repo-pgbr")"
 row 'push ahead: dbops_archive with spool-path' dbops_push_ahead floor_push pgbr_push_async
