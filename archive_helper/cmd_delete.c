@@ -53,16 +53,23 @@ label_time(const char *label)
 	return timegm(&tm);
 }
 
-/* Remove every object of backup label, its manifest first */
+/*
+ * Remove every object of backup label, its manifest first, and what its
+ * interrupted writes left (temporary files, unfinished uploads): all of
+ * it is older than the grace, or the backup would be kept.
+ */
 static ArchStatus
 delete_backup(ArchStorage *storage, const char *label, bool dry_run,
 			  ArchError *err)
 {
 	char	   *prefix = psprintf(BACKUP_PREFIX "%s/", label);
 	char	   *manifest = backup_object(label, "manifest");
-	ArchNameList	objects = {0};
+	ArchNameList objects = {0};
+	int			swept;
 	ArchStatus	st = arch_storage_list_names(storage, prefix, &objects, err);
 
+	if (st == ARCH_OK && !dry_run)
+		st = arch_storage_cleanup(storage, prefix, time(NULL), &swept, err);
 	for (int i = 0; st == ARCH_OK && !dry_run && i < objects.n; i++)
 		if (strcmp(objects.names[i], manifest) == 0)
 			st = arch_storage_remove(storage, manifest, err);
@@ -110,7 +117,7 @@ cmd_delete(ArchCli *cli)
 	int			removed = 0;
 	const char *oldest_wal = NULL;
 	int64_t		grace = -1;
-	ArchNameList	wal = {0};
+	ArchNameList wal = {0};
 	int			wal_removed = 0;
 	ArchError	err;
 	ArchStatus	st;

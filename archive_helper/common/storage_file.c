@@ -236,6 +236,9 @@ file_write_begin(void *state, const char *name, const ArchWriteOptions *opts,
 		return st;
 	}
 	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	/* a remove emptied and removed the directory meanwhile: make it again */
+	if (w->fd < 0 && errno == ENOENT && file_make_parents(fs, w->path) == 0)
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
 	if (w->fd < 0)
 	{
 		ArchStatus	st = file_error(fs, errno, "create a temporary file for", name, err);
@@ -629,16 +632,35 @@ file_cleanup(void *state, const char *prefix, time_t before, int *removed,
 	return st;
 }
 
+/*
+ * Remove an object, then the directories it leaves empty, up to the root
+ * (rmdir fails on a directory that is not empty, and a writer that finds
+ * its directory gone makes it again: file_write_begin).
+ */
 static ArchStatus
 file_remove(void *state, const char *name, ArchError *err)
 {
 	FileStorage *fs = state;
 	char	   *path = file_path(fs, name);
 	int			rc = unlink(path);
+	int			saved = errno;
 
+	if (rc == 0)
+	{
+		char	   *dir = file_dirname(path);
+
+		while (strlen(dir) > strlen(fs->root) && rmdir(dir) == 0)
+		{
+			char	   *parent = file_dirname(dir);
+
+			arch_free(dir);
+			dir = parent;
+		}
+		arch_free(dir);
+	}
 	arch_free(path);
 	if (rc != 0)
-		return file_missing(fs, errno, "remove", name, err);
+		return file_missing(fs, saved, "remove", name, err);
 	return ARCH_OK;
 }
 

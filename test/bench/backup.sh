@@ -4,9 +4,10 @@
 #   dbops_archive backup-push / backup-fetch
 #   pgbackrest backup / restore (compress-type=zst, process-max=2)
 #   pg_basebackup -Ft -Z zstd (restore: zstd -d | tar -x)
-# then an incremental after 5% of the rows changed (the first 5% of
-# pgbench_accounts, so most files stay untouched): dbops --incremental,
-# dbops --incremental --checksum-delta, pgbackrest --type=incr.
+# then an incremental after 5% of the rows changed (a contiguous 5% of
+# pgbench_accounts, so most of its pages and every other file stay
+# untouched): dbops --incremental and pgbackrest --type=incr, then again
+# with dbops --incremental --checksum-delta.
 # Reports wall time, CPU time (user + system of the tool's processes and of
 # the server's: the server reads the files for pg_basebackup, and on a busy
 # database server CPU is what a backup competes for) and repository size,
@@ -110,18 +111,28 @@ run_case pgbr_restore "pgbackrest --config=$W/pgbr.conf --stanza=bench restore -
 run_case basebackup_restore "mkdir -m 700 $W/restore/bb && zstd -q -d -c $W/basebackup/base.tar.zst | tar -x -C $W/restore/bb"
 rm -rf "$W"/restore/*
 
-echo "== 5% of the rows changed (the first 5% of pgbench_accounts)"
-as_postgres psql -qXc "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= $((SCALE * 5000))" postgres
-as_postgres psql -qXc 'CHECKPOINT' postgres
-before=$(dirsize "$W/repo-dbops/backup")
-run_case dbops_incr "$ARCH backup-push --incremental"
-size[dbops_incr]=$(($(dirsize "$W/repo-dbops/backup") - before))
-before=$(dirsize "$W/repo-dbops/backup")
-run_case dbops_incr_cd "$ARCH backup-push --incremental --checksum-delta"
-size[dbops_incr_cd]=$(($(dirsize "$W/repo-dbops/backup") - before))
-before=$(dirsize "$W/repo-pgbr/backup")
-run_case pgbr_incr "pgbackrest --config=$W/pgbr.conf --stanza=bench backup --type=incr"
-size[pgbr_incr]=$(($(dirsize "$W/repo-pgbr/backup") - before))
+# An incremental after 5% of the rows changed, each tool against its own
+# previous backup: the first 5% of pgbench_accounts, then (for the second
+# pair) the next 5%.
+change() { # first last
+	as_postgres psql -qXc "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid BETWEEN $1 AND $2" postgres
+	as_postgres psql -qXc 'CHECKPOINT' postgres
+}
+incr_case() { # name command repository
+	local before
+	before=$(dirsize "$3")
+	run_case "$1" "$2"
+	size[$1]=$(($(dirsize "$3") - before))
+}
+rows=$((SCALE * 5000))
+echo "== 5% of the rows changed (rows 1 to $rows of pgbench_accounts)"
+change 1 "$rows"
+incr_case dbops_incr "$ARCH backup-push --incremental" "$W/repo-dbops/backup"
+incr_case pgbr_incr "pgbackrest --config=$W/pgbr.conf --stanza=bench backup --type=incr" "$W/repo-pgbr/backup"
+echo "== the next 5% changed (rows $((rows + 1)) to $((2 * rows)))"
+change $((rows + 1)) $((2 * rows))
+incr_case dbops_incr_cd "$ARCH backup-push --incremental --checksum-delta" "$W/repo-dbops/backup"
+incr_case pgbr_incr2 "pgbackrest --config=$W/pgbr.conf --stanza=bench backup --type=incr" "$W/repo-pgbr/backup"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.0f", b / 1048576}'; }
@@ -138,8 +149,9 @@ row 'full backup: pg_basebackup -Ft -Z zstd' basebackup pgbr_backup
 row 'restore: dbops_archive backup-fetch' dbops_restore pgbr_restore
 row 'restore: pgbackrest restore' pgbr_restore pgbr_restore
 row 'restore: zstd -d \| tar -x of pg_basebackup' basebackup_restore pgbr_restore
-row 'incremental, 5% rows: dbops_archive --incremental' dbops_incr pgbr_incr
-row 'incremental, 5% rows: dbops_archive --incremental --checksum-delta' dbops_incr_cd pgbr_incr
+row 'incremental, 5% rows: dbops_archive --incremental (size and mtime)' dbops_incr pgbr_incr
 row 'incremental, 5% rows: pgbackrest --type=incr' pgbr_incr pgbr_incr
+row 'next 5% rows: dbops_archive --incremental --checksum-delta' dbops_incr_cd pgbr_incr2
+row 'next 5% rows: pgbackrest --type=incr' pgbr_incr2 pgbr_incr2
 echo
 echo "scale $SCALE, one run each, file:// repositories, $(nproc) CPUs, $(date -u +%FT%TZ)"
