@@ -98,6 +98,9 @@ extern const ArchOption cmd_backup_fetch_options[];
 extern int	cmd_delete(ArchCli *cli);
 extern void cmd_delete_help(const char *progname);
 extern const ArchOption cmd_delete_options[];
+extern int	cmd_restore_check(ArchCli *cli);
+extern void cmd_restore_check_help(const char *progname);
+extern const ArchOption cmd_restore_check_options[];
 
 /*
  * Load the config file and apply the command-line settings.  Each command

@@ -39,6 +39,8 @@ const ArchCommand cli_commands[] = {
 	cmd_backup_fetch, cmd_backup_fetch_help, NULL, cmd_backup_fetch_options},
 	{"delete", "", 0, "remove old backups and the WAL no kept backup needs",
 	cmd_delete, cmd_delete_help, NULL, cmd_delete_options},
+	{"restore-check", "", 0, "restore drill: restore the latest backup, recover, check, remove",
+	cmd_restore_check, cmd_restore_check_help, NULL, cmd_restore_check_options},
 	{NULL}
 };
 

@@ -81,7 +81,7 @@ setting_words(ArchCli *cli, const ArchSetting *s, ArchBuf *cmd, ArchError *err)
 
 /* The restore_command: this executable, its config file and settings */
 static ArchStatus
-restore_command(ArchCli *cli, ArchBuf *cmd, ArchError *err)
+restore_command(ArchCli *cli, bool no_spool, ArchBuf *cmd, ArchError *err)
 {
 	char		self[MAXPGPATH];
 	ssize_t		len = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -114,6 +114,9 @@ restore_command(ArchCli *cli, ArchBuf *cmd, ArchError *err)
 		if (st == ARCH_OK)
 			arch_url_free(&url);
 	}
+	/* the last setting given wins over one from the config file too */
+	if (no_spool)
+		shell_word(cmd, "--spool-path=", "off");
 	arch_buf_appendf(cmd, " wal-fetch %%f %%p");
 	/* the leading space of the first word */
 	memmove(cmd->data, cmd->data + 1, cmd->len--);
@@ -135,7 +138,7 @@ recovery_conf_build(ArchCli *cli, const RecoveryTarget *t, const char *label,
 	static const char *const kinds[] = {"immediate", "time", "lsn", "xid", "name"};
 	ArchBuf		cmd = {0};
 	char		now[32];
-	ArchStatus	st = restore_command(cli, &cmd, err);
+	ArchStatus	st = restore_command(cli, t->no_spool, &cmd, err);
 
 	if (st != ARCH_OK)
 	{

@@ -33,6 +33,7 @@ typedef struct RecoveryTarget
 	const char *action;			/* pause, promote, shutdown */
 	const char *timeline;		/* recovery_target_timeline */
 	bool		preserve_archive_mode;
+	bool		no_spool;		/* restore_command with spool-path off */
 } RecoveryTarget;
 
 /*

@@ -32,7 +32,7 @@ spool_dir(ArchCli *cli, const char *kind, char **dir, ArchError *err)
 	char		hex[65];
 
 	*dir = NULL;
-	if (base == NULL || repo == NULL)
+	if (base == NULL || base[0] == '\0' || strcmp(base, "off") == 0 || repo == NULL)
 		return ARCH_OK;
 	/* judged before anything is created there */
 	if (cli->data_dir != NULL && arch_path_is_under(base, cli->data_dir))

@@ -23,40 +23,10 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use DbopsArchive;
+use DbopsStores;
 
 # Short paths: Ceph's admin sockets must fit in a socket address.
 my $tmp    = PostgreSQL::Test::Utils::tempdir_short();
-my $script = "$ENV{DBOPS_SRC}/test/lib/object_stores.sh";
-my @started;
-
-# Stop what was started, keeping the test's exit status ($? is it in END).
-END
-{
-	local $?;
-	system('bash', $script, 'stop', $_) for @started;
-}
-
-# Start a store; returns its settings (the name=value lines it prints).
-sub store_start
-{
-	my ($command, $dir, @args) = @_;
-	push @started, $dir;
-	my $out = `bash $script $command $dir @args 2>&1`;
-	if ($? != 0)
-	{
-		# diag reaches prove's output; the log of a dead test may be gone
-		diag("$command $dir failed:\n$out");
-		die "$command failed";
-	}
-	return { map { split /=/, $_, 2 } grep { /^[a-z_]+=/ } split /\n/, $out };
-}
-
-sub store_gateway
-{
-	my ($command, $dir) = @_;
-	system('bash', $script, $command, $dir) == 0 or die "$command $dir failed";
-}
-
 my $rgw = store_start('rgw-start', "$tmp/rgw", '--tls', 'walbucket');
 my $az = store_start('azurite-start', "$tmp/az", 'walc');
 my $az_tls = store_start('azurite-start', "$tmp/aztls", '--tls', 'walc');

@@ -294,6 +294,22 @@ $after->stop;
 ($rc, $out, $err) = archive({}, 'delete');
 is($rc, 2, 'delete without --retain is refused');
 
+# --- restore-check: the latest backup restores, recovers and passes
+# pg_amcheck on a throwaway server; nothing is left behind, and what a
+# killed run left is removed
+my $scratch = PostgreSQL::Test::Utils::tempdir('scratch');
+mkdir "$scratch/dbops-restore-check.killed";
+PostgreSQL::Test::Utils::append_to_file("$scratch/dbops-restore-check.killed/owner", "2147483646\n");
+($rc, $out, $err) = archive({}, 'restore-check', "--scratch=$scratch", '--json');
+is($rc, 0, 'restore-check of the latest backup') or diag($err);
+my $drill = decode_json($out || '{}');
+is($drill->{verdict}, 'ok', '... verdict ok');
+is($drill->{backup}, $tl2_backup->{label}, '... of the latest backup');
+ok(defined $drill->{steps}{recovery} && defined $drill->{steps}{pg_amcheck}, '... with the time of each step');
+is(scalar(my @left = glob("$scratch/*")), 0, '... and nothing left in the scratch directory, not even what a killed run left');
+($rc, $out, $err) = archive({}, 'restore-check', "--scratch=$scratch", '--unknown');
+is($rc, 2, 'restore-check with an unknown option is a usage error');
+
 # --- a corrupt part and a missing part are refused and named
 my @parts = sort glob("$repo_dir/backup/$tl2_backup->{label}/data/*.0");
 my ($victim) = grep { -s $_ > 8192 } @parts;
@@ -308,6 +324,10 @@ my $target = PostgreSQL::Test::Utils::tempdir('corrupt') . '/pgdata';
 is($rc, 4, 'a corrupt part: exit 4');
 like($err, qr/part "\Q$object\E" of file ".+" is corrupt/, '... naming the part and its file');
 ok(!-e "$target/global/pg_control", '... and the directory gets no pg_control');
+($rc, $out, $err) = archive({}, 'restore-check', "--scratch=$scratch");
+is($rc, 4, 'restore-check of the damaged backup: exit 4');
+like($err, qr/part "\Q$object\E" .* is corrupt/, '... naming the part');
+is(scalar(@left = glob("$scratch/*")), 0, '... and the scratch directory is removed');
 unlink $victim;
 $target .= '2';
 ($rc, $out, $err) = archive({}, 'backup-fetch', $tl2_backup->{label}, $target);
