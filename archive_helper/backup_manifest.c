@@ -19,6 +19,7 @@
 
 #include "backup_manifest.h"
 #include "object.h"
+#include "wal_name.h"
 
 #define MANIFEST_MAGIC "dbops-backup 1"
 
@@ -157,8 +158,9 @@ backup_manifest_write(const BackupManifest *m, ArchBuf *out)
 	arch_buf_appendf(out, "start-lsn\t%X/%X\nstop-lsn\t%X/%X\n",
 					 (unsigned) (m->start_lsn >> 32), (unsigned) m->start_lsn,
 					 (unsigned) (m->stop_lsn >> 32), (unsigned) m->stop_lsn);
-	arch_buf_appendf(out, "timeline\t%u\nstart-wal\t%s\nstop-wal\t%s\n",
-					 m->timeline, m->start_wal, m->stop_wal);
+	arch_buf_appendf(out, "timeline\t%u\nstart-wal\t%s\nstop-wal\t%s\nwal-segment-size\t%llu\n",
+					 m->timeline, m->start_wal, m->stop_wal,
+					 (unsigned long long) m->wal_segment_size);
 	arch_buf_appendf(out, "pg-version\t%d\nsystem-identifier\t%llu\n",
 					 m->pg_version, (unsigned long long) m->sysid);
 	arch_buf_appendf(out, "files\t%d\nsize\t%llu\n", m->nfiles,
@@ -308,7 +310,7 @@ parse_mode(const char *text, mode_t *mode)
 /* The header fields, in the order they must come */
 static const char *const header_keys[] = {
 	"label", "type", "base", "start-time", "stop-time", "start-lsn", "stop-lsn",
-	"timeline", "start-wal", "stop-wal", "pg-version", "system-identifier",
+	"timeline", "start-wal", "stop-wal", "wal-segment-size", "pg-version", "system-identifier",
 	"files", "size"
 };
 
@@ -349,15 +351,19 @@ parse_header_field(int i, const char *value, BackupManifest *m,
 			strcpy(i == 8 ? m->start_wal : m->stop_wal, value);
 			return true;
 		case 10:
+			/* a power of two from 1 MiB to 1 GiB, as initdb allows */
+			return parse_u64(value, &m->wal_segment_size) &&
+				arch_wal_segment_size_valid(m->wal_segment_size);
+		case 11:
 			if (!parse_u64(value, &v) || v > 999999)
 				return false;
 			m->pg_version = (int) v;
 			return true;
-		case 11:
-			return parse_u64(value, &m->sysid);
 		case 12:
-			return parse_u64(value, nfiles) && *nfiles < INT_MAX;
+			return parse_u64(value, &m->sysid);
 		case 13:
+			return parse_u64(value, nfiles) && *nfiles < INT_MAX;
+		case 14:
 			return parse_u64(value, &m->size);
 	}
 	return false;

@@ -24,6 +24,7 @@
  *	timeline	1
  *	start-wal	000000010000000000000002	the WAL range a restore needs
  *	stop-wal	000000010000000000000002
+ *	wal-segment-size	16777216
  *	pg-version	150020
  *	system-identifier	7449...
  *	files		N						counts and bytes, checked on read
@@ -94,6 +95,7 @@ typedef struct BackupManifest
 	uint32_t	timeline;
 	char		start_wal[25];
 	char		stop_wal[25];
+	uint64_t	wal_segment_size;
 	int			pg_version;
 	uint64_t	sysid;
 	uint64_t	size;

@@ -101,6 +101,9 @@ extern const ArchOption cmd_delete_options[];
 extern int	cmd_restore_check(ArchCli *cli);
 extern void cmd_restore_check_help(const char *progname);
 extern const ArchOption cmd_restore_check_options[];
+extern int	cmd_wal_verify(ArchCli *cli);
+extern void cmd_wal_verify_help(const char *progname);
+extern const ArchOption cmd_wal_verify_options[];
 
 /*
  * Load the config file and apply the command-line settings.  Each command

@@ -41,6 +41,8 @@ const ArchCommand cli_commands[] = {
 	cmd_delete, cmd_delete_help, NULL, cmd_delete_options},
 	{"restore-check", "", 0, "restore drill: restore the latest backup, recover, check, remove",
 	cmd_restore_check, cmd_restore_check_help, NULL, cmd_restore_check_options},
+	{"wal-verify", "", 0, "check that every backup restores to the end of the archive",
+	cmd_wal_verify, cmd_wal_verify_help, NULL, cmd_wal_verify_options},
 	{NULL}
 };
 

@@ -6,8 +6,9 @@
  *
  * Only complete backups (those with a manifest) are backups; those in
  * progress or killed are counted apart.  The recoverable window runs from
- * the end of the oldest backup to the last WAL file archived after the
- * newest one without a gap (wal-verify checks every backup's range).
+ * the end of the oldest backup to the last WAL file the newest one reaches
+ * without a gap, across timeline switches (wal_chain.h; wal-verify checks
+ * every backup).
  *
  * archive_helper/cmd_backup_list.c
  *
@@ -20,6 +21,7 @@
 #include "backup_catalog.h"
 #include "cli.h"
 #include "common/logging.h"
+#include "wal_chain.h"
 #include "wal_name.h"
 
 const ArchOption cmd_backup_list_options[] = {
@@ -34,67 +36,6 @@ cmd_backup_list_help(const char *progname)
 	printf("Usage:\n  %s backup-list [OPTION]...\n", progname);
 	cli_print_options(cmd_backup_list_options);
 	printf("\nExit status: 0 listed, 2 configuration, 3 storage failure, 4 a corrupt manifest.\n");
-}
-
-/*
- * The names of the WAL segments of the repository, sorted, in place of
- * the listing of wal/
- */
-static void
-wal_segments(ArchNameList *w)
-{
-	int			n = 0;
-
-	for (int i = 0; i < w->n; i++)
-	{
-		const char *file = strrchr(w->names[i], '/');
-		ArchWalName wal;
-
-		if (file && arch_wal_parse(file + 1, &wal) && wal.kind == ARCH_WAL_SEGMENT)
-		{
-			char	   *name = pg_strdup(file + 1);
-
-			pg_free(w->names[i]);
-			w->names[n++] = name;
-		}
-		else
-			pg_free(w->names[i]);
-	}
-	w->n = n;
-}
-
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/*
- * The last segment reachable from start without a gap, on start's
- * timeline (16 MiB segments: the name's log/seg arithmetic), or NULL.
- */
-static const char *
-wal_reach(const ArchNameList *w, const char *start)
-{
-	const char *last = NULL;
-	ArchWalName prev;
-
-	for (int i = 0; i < w->n; i++)
-	{
-		ArchWalName cur;
-
-		if (strncmp(w->names[i], start, 8) != 0 || strcmp(w->names[i], start) < 0)
-			continue;
-		arch_wal_parse(w->names[i], &cur);
-		if (last != NULL && !(cur.log == prev.log && cur.seg == prev.seg + 1) &&
-			!(cur.log == prev.log + 1 && cur.seg == 0 && prev.seg == 0xFF))
-			break;
-		if (last == NULL && strcmp(w->names[i], start) != 0)
-			break;
-		last = w->names[i];
-		prev = cur;
-	}
-	return last;
 }
 
 static void
@@ -116,9 +57,10 @@ cmd_backup_list(ArchCli *cli)
 	BackupManifest *ms = NULL;
 	int			nm = 0;
 	int			incomplete = 0;
-	ArchNameList wal = {0};
+	WalArchive	wal = {0};
+	WalReach	reach_info;
+	char		reach[ARCH_WAL_SEGMENT_NAME_LEN + 1] = "";
 	bool		json = cli_option(cli, "json") != NULL;
-	const char *reach = NULL;
 	ArchError	err;
 	ArchStatus	st;
 
@@ -130,10 +72,7 @@ cmd_backup_list(ArchCli *cli)
 	if (st == ARCH_OK)
 		st = backup_catalog_load(storage, &cat, &err);
 	if (st == ARCH_OK)
-		st = arch_storage_list_names(storage, "wal/", &wal, &err);
-	wal_segments(&wal);
-	if (st == ARCH_OK && wal.n > 1)
-		qsort(wal.names, wal.n, sizeof(char *), str_cmp);
+		st = wal_archive_load(storage, &dopts, &wal, &err);
 	ms = pg_malloc0(sizeof(BackupManifest) * (cat.n + 1));
 	for (int i = 0; i < cat.n && st == ARCH_OK; i++)
 	{
@@ -151,8 +90,18 @@ cmd_backup_list(ArchCli *cli)
 		cli_log_error(&err);
 		goto done;
 	}
+	/* the newest backup's WAL, as far as it goes without a gap */
 	if (nm > 0)
-		reach = wal_reach(&wal, ms[nm - 1].start_wal);
+	{
+		const BackupManifest *last = &ms[nm - 1];
+
+		wal_archive_reach(&wal, last->timeline,
+						  wal_name_segno(last->start_wal, last->wal_segment_size),
+						  last->wal_segment_size, &reach_info);
+		if (reach_info.any)
+			arch_wal_segment_name(reach, reach_info.last.tli, reach_info.last.segno,
+								  last->wal_segment_size);
+	}
 
 	if (json)
 		printf("{\"backups\": [");
@@ -201,7 +150,7 @@ cmd_backup_list(ArchCli *cli)
 		if (nm > 0)
 			backup_format_time(ms[0].stop_time, earliest, sizeof(earliest));
 		printf("%s],\n \"incomplete\": %d,\n \"window\": ", nm ? "\n" : "", incomplete);
-		if (nm > 0 && reach)
+		if (nm > 0 && reach[0])
 			printf("{\"earliest_time\": \"%s\", \"earliest_lsn\": \"%X/%X\", \"latest_wal\": \"%s\"}}\n",
 				   earliest, LSN_FORMAT_ARGS(ms[0].stop_lsn), reach);
 		else
@@ -213,7 +162,7 @@ cmd_backup_list(ArchCli *cli)
 
 		if (nm == 0)
 			printf("no complete backup in repository \"%s\"\n", storage->url.text);
-		else if (reach == NULL)
+		else if (reach[0] == '\0')
 			printf("\nrecoverable window: none: the WAL of the newest backup (from %s) is not in the archive\n",
 				   ms[nm - 1].start_wal);
 		else
@@ -231,7 +180,7 @@ done:
 	for (int i = 0; i < nm; i++)
 		backup_manifest_free(&ms[i]);
 	pg_free(ms);
-	arch_name_list_free(&wal);
+	wal_archive_free(&wal);
 	backup_catalog_free(&cat);
 	arch_storage_close(storage);
 	arch_keyring_free(&ring);

@@ -583,6 +583,7 @@ cmd_backup_push(ArchCli *cli)
 	push_label(&m);
 	m.sysid = server.sysid;
 	m.pg_version = server.version;
+	m.wal_segment_size = control.seg_size;
 	object = backup_object(m.label, "lease");
 	if (st == ARCH_OK)
 	{

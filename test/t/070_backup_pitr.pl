@@ -262,6 +262,13 @@ is($list->{window}{earliest_lsn}, $full->{stop_lsn}, 'the window starts at the e
 like($out, qr/^\Q$full->{label}\E\s+full/m, 'the table lists the full backup');
 like($out, qr/recoverable window: from /, '... and the recoverable window');
 
+# --- wal-verify: both backups restore to the end of the archive, on timeline 2
+($rc, $out, $err) = archive({}, 'wal-verify', '--deep');
+is($rc, 0, 'wal-verify --deep of the whole archive') or diag($out . $err);
+like($out, qr/backup \Q$full->{label}\E: restores to the end of the archive \(WAL file 00000002[0-9A-F]{16}, timeline 2\)/,
+	'... the backup of timeline 1 reaches the end of timeline 2');
+like($out, qr/every backup \(2\) restores to the end of the archive; every object verified/, '... every object verified');
+
 # --- retention: the full backup of timeline 1 goes, the one of timeline 2
 # stays and restores to the end; an incomplete backup goes once older than
 # cleanup-grace, never while it may be running
@@ -293,6 +300,8 @@ is($after->safe_psql('postgres', $sums), $tl2_end, '... the kept backup restores
 $after->stop;
 ($rc, $out, $err) = archive({}, 'delete');
 is($rc, 2, 'delete without --retain is refused');
+($rc, $out, $err) = archive({}, 'wal-verify');
+is($rc, 0, 'wal-verify after retention') or diag($out . $err);
 
 # --- restore-check: the latest backup restores, recovers and passes
 # pg_amcheck on a throwaway server; nothing is left behind, and what a
@@ -324,6 +333,9 @@ my $target = PostgreSQL::Test::Utils::tempdir('corrupt') . '/pgdata';
 is($rc, 4, 'a corrupt part: exit 4');
 like($err, qr/part "\Q$object\E" of file ".+" is corrupt/, '... naming the part and its file');
 ok(!-e "$target/global/pg_control", '... and the directory gets no pg_control');
+($rc, $out, $err) = archive({}, 'wal-verify', '--deep');
+is($rc, 4, 'wal-verify --deep finds the corrupt part: exit 4');
+like($out, qr/corrupt: backup part "\Q$object\E"/, '... naming it');
 ($rc, $out, $err) = archive({}, 'restore-check', "--scratch=$scratch");
 is($rc, 4, 'restore-check of the damaged backup: exit 4');
 like($err, qr/part "\Q$object\E" .* is corrupt/, '... naming the part');
@@ -333,6 +345,15 @@ $target .= '2';
 ($rc, $out, $err) = archive({}, 'backup-fetch', $tl2_backup->{label}, $target);
 is($rc, 4, 'a missing part: exit 4');
 like($err, qr/part "\Q$object\E" of file ".+" is missing/, '... naming it');
+
+# --- a WAL file the backup needs goes missing: it no longer restores
+my $needed = "$repo_dir/wal/" . substr($tl2_backup->{stop_wal}, 0, 16) . "/$tl2_backup->{stop_wal}";
+ok(-f $needed, "the backup's last WAL file $tl2_backup->{stop_wal} is archived");
+unlink $needed;
+($rc, $out, $err) = archive({}, 'wal-verify');
+is($rc, 4, 'a missing WAL file: wal-verify exits 4');
+like($out, qr/backup \Q$tl2_backup->{label}\E: does not restore: WAL file \Q$tl2_backup->{stop_wal}\E.* is missing/,
+	'... naming the backup and the file');
 
 $primary->stop;
 done_testing();
