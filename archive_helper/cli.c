@@ -36,6 +36,20 @@ cli_begin(ArchCli *cli, ArchKeyring *ring, ArchError *err)
 	return st;
 }
 
+ArchStatus
+cli_begin_reading(ArchCli *cli, ArchKeyring *ring, ArchDecodeOptions *dopts,
+				  ArchStorage **storage, ArchError *err)
+{
+	ArchStatus	st = cli_begin(cli, ring, err);
+
+	*storage = NULL;
+	if (st == ARCH_OK)
+		st = cli_decode_options(cli, ring, dopts, err);
+	if (st == ARCH_OK)
+		st = cli_open_repo(cli, storage, err);
+	return st;
+}
+
 void
 cli_log_error(const ArchError *err)
 {

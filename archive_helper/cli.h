@@ -114,6 +114,14 @@ extern ArchStatus cli_load_config(ArchCli *cli, ArchError *err);
 /* cli_load_config, then cli_load_keyring: where every command starts */
 extern ArchStatus cli_begin(ArchCli *cli, ArchKeyring *ring, ArchError *err);
 
+/*
+ * cli_begin, the decoding options and the repository: where every command
+ * that reads the repository starts
+ */
+extern ArchStatus cli_begin_reading(ArchCli *cli, ArchKeyring *ring,
+									ArchDecodeOptions *dopts,
+									ArchStorage **storage, ArchError *err);
+
 /* Log an ArchError as pg_log_error plus detail */
 extern void cli_log_error(const ArchError *err);
 

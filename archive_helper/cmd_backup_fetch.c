@@ -299,15 +299,11 @@ cmd_backup_fetch(ArchCli *cli)
 
 	req.pgdata = cli->argv[1];
 	req.delta = cli_option(cli, "delta") != NULL;
-	st = cli_begin(cli, &ring, &err);
-	if (st == ARCH_OK)
-		st = cli_decode_options(cli, &ring, &dopts, &err);
+	st = cli_begin_reading(cli, &ring, &dopts, &storage, &err);
 	if (st == ARCH_OK && req.pgdata[0] != '/')
 		st = arch_error(&err, ARCH_FATAL, "data directory \"%s\" is not an absolute path", req.pgdata);
 	if (st == ARCH_OK)
 		st = fetch_target(cli, &target, &owned, &err);
-	if (st == ARCH_OK)
-		st = cli_open_repo(cli, &storage, &err);
 	if (st == ARCH_OK)
 		st = fetch_choose(storage, &dopts, name, &target, &m, &err);
 	have_manifest = st == ARCH_OK;

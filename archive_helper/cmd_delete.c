@@ -122,16 +122,12 @@ cmd_delete(ArchCli *cli)
 	ArchError	err;
 	ArchStatus	st;
 
-	st = cli_begin(cli, &ring, &err);
+	st = cli_begin_reading(cli, &ring, &dopts, &storage, &err);
 	if (st == ARCH_OK && (retain_text == NULL || (retain = atoi(retain_text)) < 1 ||
 						  strspn(retain_text, "0123456789") != strlen(retain_text)))
 		st = arch_error(&err, ARCH_FATAL, "--retain=N with N at least 1 is required");
 	if (st == ARCH_OK)
-		st = cli_decode_options(cli, &ring, &dopts, &err);
-	if (st == ARCH_OK)
 		st = arch_config_get_duration(cli->cfg, "cleanup-grace", &grace, &err);
-	if (st == ARCH_OK)
-		st = cli_open_repo(cli, &storage, &err);
 	if (st == ARCH_OK)
 		st = backup_catalog_load(storage, &cat, &err);
 	ms = pg_malloc0(sizeof(BackupManifest) * (cat.n + 1));

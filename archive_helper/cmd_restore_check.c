@@ -307,11 +307,7 @@ cmd_restore_check(ArchCli *cli)
 	scratch_pg_ctl = sibling_program("pg_ctl");
 	sweep_leftovers(base);
 
-	st = cli_begin(cli, &ring, &err);
-	if (st == ARCH_OK)
-		st = cli_decode_options(cli, &ring, &dopts, &err);
-	if (st == ARCH_OK)
-		st = cli_open_repo(cli, &storage, &err);
+	st = cli_begin_reading(cli, &ring, &dopts, &storage, &err);
 	if (st == ARCH_OK)
 		st = backup_catalog_load(storage, &cat, &err);
 	if (st == ARCH_OK && (latest = backup_catalog_find(&cat, "LATEST", &err)) == NULL)

@@ -102,11 +102,7 @@ cmd_wal_verify(ArchCli *cli)
 	ArchError	err;
 	ArchStatus	st;
 
-	st = cli_begin(cli, &ring, &err);
-	if (st == ARCH_OK)
-		st = cli_decode_options(cli, &ring, &dopts, &err);
-	if (st == ARCH_OK)
-		st = cli_open_repo(cli, &storage, &err);
+	st = cli_begin_reading(cli, &ring, &dopts, &storage, &err);
 	if (st == ARCH_OK)
 		st = backup_catalog_load(storage, &cat, &err);
 	if (st == ARCH_OK)

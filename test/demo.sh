@@ -104,44 +104,43 @@ wait_archived() {
 	return 1
 }
 
-step "WAL archiving: base backup, a restore point, more changes, WAL archived"
+step "base backup: dbops_archive backup-push (streamed to $repo, verified on restore)"
 wait_archived
-# -X none: the backup is consistent only with WAL from the archive, so the
-# recovery below replays through dbops_archive wal-fetch alone.
-mkdir -m 700 "$work/restore" && chown postgres: "$work/restore" 2>/dev/null || true
-as_postgres "$PG_BINDIR/pg_basebackup" -D "$work/restore" -X none -c fast
-sql -c "INSERT INTO orders (customer_id, total) VALUES (2, 40)" \
-	-c "SELECT pg_create_restore_point('demo_before_mistake')" >/dev/null
-before=$(sql -Atc 'SELECT count(*) FROM orders')
-sql -c "DELETE FROM orders" >/dev/null
-wait_archived
-echo "archived up to $(sql -Atc 'SELECT last_archived_wal FROM pg_stat_archiver'); the repository holds:"
-(cd "$work/repo" && find wal -type f | sort | sed 's/^/  /')
+# the restore target and restore-check's scratch space belong to postgres
+mkdir -m 700 "$work/restore" "$work/scratch"
+chown postgres: "$work/restore" "$work/scratch" 2>/dev/null || true
+arch() { as_postgres env DBOPS_ARCHIVE_REPO="$repo" TMPDIR="$work/scratch" "$archive" "$@"; }
+arch backup-push --dbname="host=$PGHOST port=$PGPORT user=postgres dbname=postgres" --json
 
-step "point-in-time recovery to 'demo_before_mistake' through dbops_archive wal-fetch"
+step "more writes, then a mistake: the moment before it is the recovery target"
+sql -c "INSERT INTO orders (customer_id, total) VALUES (2, 40)" >/dev/null
+before=$(sql -Atc 'SELECT count(*) FROM orders')
+target=$(sql -Atc 'SELECT clock_timestamp()')
+sql -c "DELETE FROM orders" >/dev/null
+echo "orders before the mistake: $before; target time: $target; after the mistake: $(sql -Atc 'SELECT count(*) FROM orders')"
+wait_archived
+arch backup-list
+
+step "point-in-time recovery into a second cluster: backup-fetch LATEST --target-time"
+arch backup-fetch LATEST "$work/restore" --target-time="$target" --target-action=promote --json
 rport=$(free_port)
-cat >>"$work/restore/postgresql.conf" <<CONF
-port = $rport
-archive_mode = off
-restore_command = 'DBOPS_ARCHIVE_REPO=$repo $archive wal-fetch %f %p'
-recovery_target_name = 'demo_before_mistake'
-recovery_target_action = 'promote'
-CONF
-touch "$work/restore/recovery.signal"
+echo "port = $rport" >>"$work/restore/postgresql.conf"
+grep -E "^(restore_command|archive_mode|recovery_target_time|recovery_target_action) " "$work/restore/postgresql.auto.conf" | sed 's/^/  /'
 as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -l "$work/pg/restore.log" -w start >/dev/null
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
 	[ "$(sql -p "$rport" -Atc 'SELECT pg_is_in_recovery()')" = f ] && break
 	sleep 0.1
 done
-echo "orders on the primary after the mistake: $(sql -Atc 'SELECT count(*) FROM orders')"
+grep -E 'restored log file|recovery stopping|selected new timeline' "$work/pg/restore.log" | sed 's/^.*LOG: */  /'
 recovered=$(sql -p "$rport" -Atc 'SELECT count(*) FROM orders')
-echo "orders at the restore point: $before; on the recovered copy: $recovered"
+echo "orders at the target: $before; on the recovered copy: $recovered"
 as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -m fast -w stop >/dev/null
-[ "$(grep -c 'recovery stopping before\|restored log file' "$work/pg/restore.log")" -gt 0 ] &&
-	grep -E 'restored log file|recovery stopping|selected new timeline' "$work/pg/restore.log" | sed 's/^.*LOG: */  /'
 if [ "$recovered" != "$before" ]; then
 	echo "point-in-time recovery check failed" >&2
 	exit 1
 fi
+
+step "restore-check: restore the latest backup, recover it on a throwaway server, pg_amcheck, remove"
+arch restore-check
 
 step "demo finished"
