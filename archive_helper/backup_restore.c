@@ -191,6 +191,22 @@ dir_unused(const char *dir)
 	return empty;
 }
 
+/* Does dir hold only PG_<version>_<catalog> directories, as a tablespace? */
+static bool
+dir_is_tablespace(const char *dir)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *de;
+	bool		ok = d != NULL;
+
+	while (ok && (de = readdir(d)) != NULL)
+		ok = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			strncmp(de->d_name, "PG_", 3) == 0;
+	if (d)
+		closedir(d);
+	return ok;
+}
+
 /* Create dir (mode) if missing; ARCH_OK when it is a directory then */
 static ArchStatus
 make_dir(const char *dir, mode_t mode, ArchError *err)
@@ -373,7 +389,19 @@ fetch_prepare(FetchRun *r, ArchError *err)
 		/* a delta keeps a link only where it leads to the target */
 		if (len > 0 && r->delta && (old[len] = '\0', strcmp(old, target) != 0))
 			unlink(link);
-		if (!r->delta && !dir_unused(target))
+		/*
+		 * A delta writes into a tablespace that is there: but only one that
+		 * looks like a tablespace (PG_* directories only), so that a
+		 * manifest naming another directory cannot have files written there.
+		 */
+		if (r->delta && !dir_unused(target) && !dir_is_tablespace(target))
+		{
+			arch_error(err, ARCH_FATAL, "tablespace directory \"%s\" holds something other than a tablespace", target);
+			st = arch_error_detail(err, ARCH_FATAL,
+								   "Map it elsewhere with --tablespace-map=%s=NEWDIR.",
+								   m->tablespaces[i].path);
+		}
+		else if (!r->delta && !dir_unused(target))
 		{
 			arch_error(err, ARCH_FATAL, "tablespace directory \"%s\" exists and is not empty", target);
 			st = arch_error_detail(err, ARCH_FATAL,

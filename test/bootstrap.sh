@@ -25,7 +25,8 @@ case "$mode" in
 		      clang-14 libclang-rt-14-dev"
 		npm_needed=yes ;;
 	bench)
-		pkgs="$pkgs libipc-run-perl pgbackrest sqitch hyperfine time"
+		# the backup benchmark also runs against Ceph RGW
+		pkgs="$pkgs libipc-run-perl pgbackrest sqitch hyperfine time radosgw ceph-mon ceph-osd"
 		npm_needed=yes ;;
 	*) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
