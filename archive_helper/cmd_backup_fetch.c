@@ -140,7 +140,7 @@ migration_lsn(const char *conninfo, const char *version, char **lsn,
 	*lsn = pg_conn_value(conn,
 						 "SELECT restore_lsn::text FROM dbops.schema_migrations WHERE version = $1",
 						 1, params, err);
-	PQfinish(conn);
+	pg_conn_close(conn);
 	if (*lsn == NULL)
 	{
 		arch_error_detail(err, ARCH_FATAL,

@@ -534,6 +534,7 @@ cmd_backup_push(ArchCli *cli)
 	BackupManifest m = {0};
 	BackupManifest prev = {0};
 	bool		have_prev = false;
+	bool		leased = false;
 	PushRun		r = {0};
 	ControlInfo control;
 	const char *pgdata;
@@ -593,6 +594,7 @@ cmd_backup_push(ArchCli *cli)
 		st = arch_object_put_buf(storage, object, &eopts, true, lease, strlen(lease), NULL, &err);
 		if (st == ARCH_EXISTS)
 			st = arch_error(&err, ARCH_FATAL, "backup \"%s\" exists already: one backup a second", m.label);
+		leased = st == ARCH_OK;
 		pg_free(lease);
 	}
 	pg_free(object);
@@ -648,12 +650,13 @@ cmd_backup_push(ArchCli *cli)
 	else
 	{
 		cli_log_error(&err);
-		pg_log_error_detail("Backup \"%s\" is not complete; \"dbops_archive delete\" removes what it stored.",
-							m.label);
+		if (leased)
+			pg_log_error_detail("Backup \"%s\" is not complete; \"dbops_archive delete\" removes what it stored.",
+								m.label);
 	}
 
 	/* ending the session ends a backup that did not stop */
-	PQfinish(conn);
+	pg_conn_close(conn);
 	arch_buf_free(&text);
 	pg_free(r.job_file);
 	pg_free(r.job_part);

@@ -378,6 +378,8 @@ cmd_restore_check(ArchCli *cli)
 
 	/* 2: start and recover to the end of the archive */
 	if (st == ARCH_OK && !interrupted)
+		st = pq_load(&err);
+	if (st == ARCH_OK && !interrupted)
 	{
 		char	   *argv[] = {scratch_pg_ctl, "-D", pgdata, "-l", log, "-w", "-t", "3600", "start", NULL};
 

@@ -30,7 +30,11 @@ pg_conn_open(const char *conninfo, PGconn **conn, ArchError *err)
 	const char *keys[] = {"dbname", "application_name", "fallback_application_name", NULL};
 	const char *values[] = {conninfo, NULL, "dbops_archive", NULL};
 	char		msg[ARCH_ERROR_LEN];
+	ArchStatus	st = pq_load(err);
 
+	*conn = NULL;
+	if (st != ARCH_OK)
+		return st;
 	/* expand_dbname: dbname may be a whole connection string or URI */
 	*conn = PQconnectdbParams(keys, values, 1);
 	if (*conn != NULL && PQstatus(*conn) == CONNECTION_OK)
@@ -45,6 +49,13 @@ pg_conn_open(const char *conninfo, PGconn **conn, ArchError *err)
 	*conn = NULL;
 	return arch_error_detail(err, ARCH_TRANSIENT,
 							 "Give a connection string with --dbname, or set PGHOST, PGPORT and PGUSER.");
+}
+
+void
+pg_conn_close(PGconn *conn)
+{
+	if (conn != NULL)
+		PQfinish(conn);
 }
 
 ArchStatus

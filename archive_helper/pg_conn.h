@@ -17,12 +17,18 @@
 #ifndef ARCH_PG_CONN_H
 #define ARCH_PG_CONN_H
 
-#include "libpq-fe.h"
+#include "pq_loader.h"
 #include "status.h"
 
 /* Connect (conninfo NULL: libpq's defaults); ARCH_TRANSIENT on failure */
 extern ArchStatus pg_conn_open(const char *conninfo, PGconn **conn,
 							   ArchError *err);
+
+/*
+ * End a session.  NULL is fine: libpq may never have been loaded when
+ * no session was opened, so call this rather than PQfinish.
+ */
+extern void pg_conn_close(PGconn *conn);
 
 /*
  * Run sql with text parameters; *res holds the rows (PQclear it).  A

@@ -9,7 +9,8 @@
  * takes to decompress a segment, even for a file:// repository that never
  * touches the network.  So the S3 and Azure code reaches libcurl through
  * the table below, filled by dlopen() at the first request
- * (arch_curl_load); the macros keep that code reading as plain libcurl.
+ * (arch_curl_load, through dl_loader.h); the macros keep that code
+ * reading as plain libcurl.
  *
  * Include this header instead of <curl/curl.h>.
  *

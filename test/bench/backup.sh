@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$W"/{repo-dbops,repo-pgbr,log,lock,basebackup,restore}
 chown -R postgres: "$W"
-export DBOPS_ARCHIVE_REPO=file://$W/repo-dbops
+export DBOPS_ARCHIVE_REPO=file://$W/repo-dbops DBOPS_ARCHIVE_ARCHIVE_TIMEOUT=600
 
 cat >"$W/pgbr.conf" <<CONF
 [global]
@@ -51,6 +51,7 @@ lock-path=$W/lock
 log-level-console=warn
 log-level-file=off
 start-fast=y
+archive-timeout=600
 [bench]
 pg1-path=$W/pg/data
 CONF
@@ -75,7 +76,9 @@ if [ "${RGW:-1}" = 1 ] && command -v radosgw >/dev/null; then
 	s3=yes
 fi
 s3_push=""
-[ $s3 = yes ] && s3_push=" && DBOPS_ARCHIVE_CONFIG=$W/s3.conf DBOPS_ARCHIVE_REPO= $ARCH wal-push %p"
+# the environment wins over the config file: the CA goes there too, in
+# case the machine sets AWS_CA_BUNDLE
+[ $s3 = yes ] && s3_push=" && AWS_CA_BUNDLE=$(rgw_get ca_file) DBOPS_ARCHIVE_CONFIG=$W/s3.conf DBOPS_ARCHIVE_REPO= $ARCH wal-push %p"
 
 echo "== pgbench scale $SCALE on a throwaway cluster, archiving to both repositories"
 cluster_start "$W/pg" "archive_mode = on" "max_wal_size = 4GB" \
@@ -87,6 +90,17 @@ CONF
 as_postgres pgbackrest --config="$W/pgbr.conf" --stanza=bench stanza-create >"$W/log/stanza.log" 2>&1
 as_postgres "$PG_BINDIR/pgbench" -i -s "$SCALE" -q postgres >"$W/log/pgbench.log" 2>&1
 as_postgres psql -qXc 'CHECKPOINT' postgres
+# let the archiver catch up (every segment goes to each repository), so
+# the timed backups wait only for their own WAL
+wait_archived() {
+	local last
+	last=$(as_postgres psql -XAtc 'SELECT pg_walfile_name(pg_current_wal_lsn())' postgres)
+	as_postgres psql -XAtc 'SELECT pg_switch_wal()' postgres >/dev/null
+	until [ "$(as_postgres psql -XAtc "SELECT last_archived_wal >= '$last' FROM pg_stat_archiver" postgres)" = t ]; do
+		sleep 1
+	done
+}
+wait_archived
 postmaster=$(head -1 "$W/pg/data/postmaster.pid")
 echo "database: $(as_postgres psql -XAtc "SELECT pg_size_pretty(pg_database_size('postgres'))" postgres)"
 
@@ -136,7 +150,7 @@ rm -rf "$W"/restore/*
 
 if [ $s3 = yes ]; then
 	echo "== the same to RGW (S3 over TLS)"
-	s3env="DBOPS_ARCHIVE_CONFIG=$W/s3.conf DBOPS_ARCHIVE_REPO="
+	s3env="AWS_CA_BUNDLE=$(rgw_get ca_file) DBOPS_ARCHIVE_CONFIG=$W/s3.conf DBOPS_ARCHIVE_REPO="
 	run_case dbops_backup_s3 "env $s3env $ARCH backup-push"
 	run_case pgbr_backup_s3 "pgbackrest --config=$W/pgbr.conf --stanza=bench --repo=2 backup --type=full"
 	run_case dbops_restore_s3 "env $s3env $ARCH backup-fetch LATEST $W/restore/dbops"
@@ -150,6 +164,7 @@ fi
 change() { # first last
 	as_postgres psql -qXc "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid BETWEEN $1 AND $2" postgres
 	as_postgres psql -qXc 'CHECKPOINT' postgres
+	wait_archived
 }
 incr_case() { # name command repository
 	local before

@@ -89,5 +89,43 @@ is(scalar(@dirs), scalar(@{ $list->{backups} }), '... and only those: every back
 # the next run after all that still works
 ($rc, $out, $err) = run_archive({ env => \%env }, @push);
 is($rc, 0, 'backup-push after the killed runs') or diag($err);
+my $full = decode_json($out);
+
+# --- incremental backups on top of it, restorable as a whole
+my $sums = 'SELECT (SELECT sum(abalance) FROM pgbench_accounts) || \'/\' || '
+  . '(SELECT count(*) FROM pgbench_history) || \'/\' || (SELECT count(*) FROM grown)';
+$node->safe_psql('postgres', 'CREATE TABLE grown AS SELECT generate_series(1, 5000) AS i');
+$node->command_ok([ 'pgbench', '-t', '100', '-n', 'postgres' ], 'changes after the full backup');
+sleep 1;
+($rc, $out, $err) = run_archive({ env => \%env }, @push, '--incremental');
+is($rc, 0, 'backup-push --incremental') or diag($err);
+my $incr = decode_json($out);
+is($incr->{type} . ' ' . $incr->{base}, "incr $full->{label}", '... an incremental on the full backup');
+ok($incr->{stored} < $full->{stored} / 2, "... storing $incr->{stored} bytes, not $full->{stored}");
+$node->safe_psql('postgres', 'INSERT INTO grown SELECT generate_series(1, 100)');
+sleep 1;
+($rc, $out, $err) = run_archive({ env => \%env }, @push, '--incremental', '--checksum-delta');
+is($rc, 0, 'backup-push --incremental --checksum-delta') or diag($err);
+my $delta = decode_json($out);
+is($delta->{base}, $incr->{label}, '... on the previous incremental');
+($rc, $out, $err) = run_archive({ env => \%env }, 'backup-push', '--checksum-delta');
+is($rc, 2, '--checksum-delta without --incremental is a usage error');
+my $expected = $node->safe_psql('postgres', $sums);
+my $last = $node->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
+$node->poll_query_until('postgres', "SELECT last_archived_wal >= '$last' FROM pg_stat_archiver")
+  or die 'archiving stalled';
+my $copy = PostgreSQL::Test::Cluster->new('from_incremental');
+($rc, $out, $err) = run_archive({ env => \%env }, 'backup-fetch', '--target-action=promote',
+	$delta->{label}, $copy->data_dir);
+is($rc, 0, 'backup-fetch of the incremental chain') or diag($err);
+$copy->append_conf('postgresql.conf', "port = " . $copy->port
+	  . "\nunix_socket_directories = '" . $copy->host . "'\n");
+$copy->start;
+$copy->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()') or die 'recovery';
+is($copy->safe_psql('postgres', $sums), $expected, '... equal to the source at the end');
+$copy->stop;
+($rc, $out, $err) = run_archive({ env => \%env }, 'delete', '--retain=1', '--dry-run');
+unlike($out, qr/\Q$full->{label}\E|\Q$incr->{label}\E/, 'delete keeps the backups an incremental builds on');
 $node->stop;
 done_testing();
