@@ -13,7 +13,7 @@ tables=${TABLES:-500}
 runs=${RUNS:-5}
 work=$(mktemp -d /tmp/dbops-bench-metadata.XXXXXX)
 chmod 755 "$work"
-trap 'cluster_stop "$work"; rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] || trap 'cluster_stop "$work"; rm -rf "$work"' EXIT
 cluster_start "$work" "shared_preload_libraries = 'dbops'" "fsync = off"
 psql="$PG_BINDIR/psql -X -q -v ON_ERROR_STOP=1"
 export PGOPTIONS="-c client_min_messages=warning"
