@@ -17,6 +17,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/lib/cluster.sh"
+. "$here/lib/timing.sh"
 
 runs=${RUNS:-5}
 queries=${QUERIES:-50}
@@ -136,21 +137,6 @@ printf '\\set doc `cat %s`\nSELECT dbops.import_metadata(:'"'"'doc'"'"') = %s AS
 	"$work/doc.json" "'[]'" >"$work/import.sql"
 printf '\\set doc `cat %s`\nSELECT dbops.import_metadata(:'"'"'doc'"'"', dry_run => true) \\g /dev/null\n' \
 	"$work/doc.json" >"$work/dry_run.sql"
-
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-
-# time_ms DB FILE [fresh]: psql -1 -f FILE in ms, on a fresh copy of the
-# template unless the third argument is "again"
-time_ms() {
-	local db=$1 file=$2 t0 t1
-	[ "${3:-}" = again ] ||
-		$psql -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE bench_template" >/dev/null
-	t0=$(now_ms)
-	$psql -1 -d "$db" -f "$file" >/dev/null
-	t1=$(now_ms)
-	echo $((t1 - t0))
-}
 
 floor_ms=$(for i in $(seq "$runs"); do time_ms bench_floor "$work/floor.sql"; done | median)
 import_ms=$(for i in $(seq "$runs"); do time_ms bench_dbops "$work/import.sql"; done | median)
