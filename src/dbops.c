@@ -20,6 +20,7 @@
 #include "utils/guc.h"
 
 #include "dbops.h"
+#include "ddl_log.h"
 
 PG_MODULE_MAGIC;
 
@@ -31,6 +32,7 @@ PG_FUNCTION_INFO_V1(dbops_version);
 void
 _PG_init(void)
 {
+	ddl_log_init();
 	MarkGUCPrefixReserved("dbops");
 }
 
