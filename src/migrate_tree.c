@@ -441,6 +441,8 @@ migrate_tree_open_map(Jsonb *doc)
 	t->tree.list = map_list;
 	t->tree.kind = map_kind;
 	t->tree.read = map_read;
-	t->tree.no_layout_hint = "A jsonb object is read as a directory, mapping the relative path of each file to its content in base64; a document of migrations is an array.";
+	/* an object that looks like one migration of a document was meant as one */
+	if (map_find(t, "version") != NULL || map_find(t, "up") != NULL)
+		t->tree.no_layout_hint = "A jsonb object is read as a directory, mapping the relative path of each file to its content in base64; a document of migrations is an array.";
 	return &t->tree;
 }
