@@ -65,6 +65,17 @@ sub new_database
 	});
 }
 
+# How many migrations the catalog records, then how many of their columns
+# exist, one a line
+sub applied
+{
+	my ($db) = @_;
+	return $node->safe_psql($db, q{
+		SELECT count(*) FROM dbops.schema_migrations
+		UNION ALL SELECT count(*) FROM pg_attribute
+		WHERE attrelid IN ('busy'::regclass, 'other'::regclass) AND attname IN ('o', 'b')});
+}
+
 # The longest transaction latency in pgbench's logs, in ms, and how many
 # transactions ran.
 sub pgbench_latency
@@ -157,11 +168,7 @@ like($r{stderr},
 	'and with the pid, state and query of the session that holds it');
 like($r{stderr}, qr/ The batch was rolled back; try 2 of 101 starts in \d+ ms\.\n/,
 	'and when the next try starts');
-is($node->safe_psql('lock_safe',
-		q{SELECT count(*) FROM dbops.schema_migrations
-		  UNION ALL SELECT count(*) FROM pg_attribute
-		  WHERE attrelid IN ('busy'::regclass, 'other'::regclass) AND attname IN ('o', 'b')}),
-	"2\n2", 'lock-safe: both migrations are recorded and their columns exist');
+is(applied('lock_safe'), "2\n2", 'lock-safe: both migrations are recorded and their columns exist');
 
 # Out of tries: a clean failure, nothing applied, not even the first
 # migration, and the long transaction undisturbed.
@@ -182,11 +189,7 @@ like($stderr, qr/CONTEXT:  SQL statement "ALTER TABLE busy ADD COLUMN b int"\nmi
 	'with the statement, migration and line in the context');
 is(() = $stderr =~ /NOTICE:  00000: migration "2_alter_busy" waited 100 ms/g, 2,
 	'two waits were reported before the last try');
-is($node->safe_psql('exhausted',
-		q{SELECT count(*) FROM dbops.schema_migrations
-		  UNION ALL SELECT count(*) FROM pg_attribute
-		  WHERE attrelid IN ('busy'::regclass, 'other'::regclass) AND attname IN ('o', 'b')}),
-	"0\n0", 'nothing was applied, not even the first migration');
+is(applied('exhausted'), "0\n0", 'nothing was applied, not even the first migration');
 is($holder->query_safe('SELECT count(*) FROM busy'), 1000,
 	'the long transaction goes on undisturbed');
 $holder->query_safe('COMMIT');
