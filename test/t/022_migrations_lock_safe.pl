@@ -178,10 +178,12 @@ my $holder_pid = $holder->query_safe('SELECT pg_backend_pid()');
 $holder->query_safe('BEGIN');
 $holder->query_safe('SELECT count(*) FROM busy');
 my ($stdout, $stderr);
+# (a batch that does not give up would wait for the holder: time it out)
 $node->psql('exhausted',
 	"SELECT * FROM dbops.apply_migrations($batch, lock_timeout => '100 ms', lock_retries => 2)",
-	stdout => \$stdout, stderr => \$stderr,
+	stdout => \$stdout, stderr => \$stderr, timeout => 60, timed_out => \my $timed_out,
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+ok(!$timed_out, 'out of retries: the batch gives up instead of waiting');
 like($stderr,
 	qr/ERROR:  55P03: could not take the locks of migration "2_alter_busy" in 3 tries\nDETAIL:  Each try waited 100 ms for AccessExclusiveLock on relation "public\.busy"\. Process $holder_pid holds AccessShareLock/,
 	'out of retries: 55P03 naming the migration, the lock and its holder');
