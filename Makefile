@@ -1,9 +1,10 @@
 # Makefile for dbops
 #
 # PGXS builds the extension (src/, sql/) and recurses into archive_helper/
-# for the dbops_archive executable.  The targets demo, test and bench also
-# work on a machine that has no PostgreSQL yet: they install what is missing
-# first, so the PGXS include is guarded.
+# for the dbops_archive executable and into client/ for the dbops command.
+# The targets demo, test and bench also work on a machine that has no
+# PostgreSQL yet: they install what is missing first, so the PGXS include is
+# guarded.
 
 EXTENSION = dbops
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" dbops.control)
@@ -27,7 +28,7 @@ REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/dbops--%,$(wildcard sql
 REGRESS_OPTS = --load-extension=dbops --temp-instance=./tmp_regress --temp-config=test/dbops.conf \
 	--no-locale --encoding=UTF8
 
-SUBDIRS = archive_helper
+SUBDIRS = archive_helper client
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

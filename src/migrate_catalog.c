@@ -2,7 +2,9 @@
  *
  * migrate_catalog.c
  *		The migration lock and every read and write of dbops's migration
- *		catalog (dbops.schema_migrations, dbops.migration_events).
+ *		catalog (dbops.schema_migrations, dbops.migration_events), and the
+ *		one read of the metadata catalog that migrations need (which
+ *		permissions read a column that a migration drops).
  *
  * Administrators may only read these tables, so that nobody can rewrite
  * the down SQL a later rollback will run.  The writes here therefore run as
@@ -339,4 +341,49 @@ char *
 migrate_current_user_name(void)
 {
 	return GetUserNameFromId(GetUserId(), false);
+}
+
+/*
+ * The dbops permissions on table schema.table (dbops.metadata_permissions,
+ * the metadata catalog, read only), each saying whether its column list
+ * includes column; a NULL list means every column.
+ */
+List *
+migrate_catalog_permissions(const char *schema, const char *table,
+							const char *column)
+{
+	static SPIPlanPtr plan;
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3];
+	List	   *result = NIL;
+
+	set_text(values, nulls, 0, schema);
+	set_text(values, nulls, 1, table);
+	set_text(values, nulls, 2, column);
+	catalog_exec(&plan,
+				 "SELECT role_name::pg_catalog.text, action, "
+				 "columns IS NULL OR $3::pg_catalog.name OPERATOR(pg_catalog.=) ANY (columns), "
+				 "filter, \"check\" "
+				 "FROM dbops.metadata_permissions "
+				 "WHERE table_schema OPERATOR(pg_catalog.=) $1::pg_catalog.name "
+				 "AND table_name OPERATOR(pg_catalog.=) $2::pg_catalog.name "
+				 "ORDER BY role_name, action",
+				 3, types, values, nulls);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MigrationPermission *p = palloc(sizeof(MigrationPermission));
+		bool		isnull;
+
+		p->role = get_text(tup, desc, 1);
+		p->action = get_text(tup, desc, 2);
+		p->lists_column = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		p->filter = get_text(tup, desc, 4);
+		p->check = get_text(tup, desc, 5);
+		result = lappend(result, p);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }

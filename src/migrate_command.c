@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "dbops.h"
 #include "identity.h"
 #include "migrate.h"
 
@@ -38,6 +39,13 @@ typedef struct MigrationPair
 	Migration  *source;			/* NULL: missing from the source */
 	AppliedMigration *applied;	/* NULL: not applied */
 } MigrationPair;
+
+/* An applied migration to roll back, with its down SQL parsed */
+typedef struct PlannedRollback
+{
+	AppliedMigration *a;
+	MigrationScript *down;
+} PlannedRollback;
 
 /* A pending migration with its scripts parsed */
 typedef struct PlannedApply
@@ -105,17 +113,6 @@ begin_command(FunctionCallInfo fcinfo, MigrationSource *source, bool lock,
 }
 
 /*
- * The memory context each migration of a batch runs in, reset as each
- * finishes: what running one costs is not kept for the rest of the batch.
- */
-static MemoryContext
-migration_context_create(void)
-{
-	return AllocSetContextCreate(CurrentMemoryContext, "dbops migration",
-								 ALLOCSET_DEFAULT_SIZES);
-}
-
-/*
  * Run a migration's script, and its verify script if any.  A SET in the
  * migration ends with it: rolling the GUC nest level back as on abort
  * reverts plain SETs too, which a commit would keep.  Returns how long it
@@ -123,17 +120,31 @@ migration_context_create(void)
  */
 static int64
 run_migration(MigrationScript *script, MigrationScript *verify,
-			  TimestampTz *start)
+			  const MigrationLimits *limits, TimestampTz *start)
 {
 	int			nestlevel;
 
 	*start = GetCurrentTimestamp();
 	nestlevel = NewGUCNestLevel();
-	migrate_script_run(script);
+	migrate_script_run(script, limits);
 	if (verify)
-		migrate_script_run_discarded(verify);
+		migrate_script_run_discarded(verify, limits);
 	AtEOXact_GUC(false, nestlevel);
 	return GetCurrentTimestamp() - *start;
+}
+
+/* A step of a batch for a migration of the source or of the catalog */
+static MigrationStep *
+new_step(const char *version, const char *name, const char *label, void *item)
+{
+	MigrationStep *step = palloc0(sizeof(MigrationStep));
+
+	step->version = version;
+	step->name = name;
+	step->label = label;
+	step->item = item;
+	step->duration_us = -1;
+	return step;
 }
 
 /* The migration of the source with version target, or an error */
@@ -151,11 +162,12 @@ source_target(MigrationSource *source, const char *target)
 
 /*
  * One row of a command's result: version, name, action, duration, and for
- * apply the columns that nothing fills yet (restore_lsn, hazards), NULL.
+ * apply restore_lsn (filled by nothing yet, NULL) and hazards (NULL unless
+ * given).
  */
 static void
 result_row(ReturnSetInfo *rsinfo, const char *version, const char *name,
-		   const char *action, int64 duration_us)
+		   const char *action, int64 duration_us, Jsonb *hazards)
 {
 	Datum		values[MIGRATE_RESULT_MAX_COLS] = {0};
 	bool		nulls[MIGRATE_RESULT_MAX_COLS];
@@ -174,6 +186,12 @@ result_row(ReturnSetInfo *rsinfo, const char *version, const char *name,
 
 		iv->time = duration_us;
 		values[3] = IntervalPGetDatum(iv);
+	}
+	if (hazards != NULL)
+	{
+		Assert(rsinfo->setDesc->natts == MIGRATE_RESULT_MAX_COLS);
+		values[5] = JsonbPGetDatum(hazards);
+		nulls[5] = false;
 	}
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
@@ -266,41 +284,130 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 	return plan;
 }
 
+/* Run one pending migration of a batch and record it as applied */
+static void
+apply_step(MigrationStep *step, const MigrationLimits *limits)
+{
+	PlannedApply *pa = step->item;
+	TimestampTz start;
+
+	step->duration_us = run_migration(pa->up, pa->verify, limits, &start);
+	migrate_catalog_insert(pa->m, start, step->duration_us, false);
+}
+
+/*
+ * What dbops.hazard_policy says of the hazards of the planned migrations
+ * (a list per migration): a WARNING per danger-level hazard, or for
+ * "refuse" an error at the first migration with one that no directive of
+ * it allows.  Nothing has run yet.
+ */
+static void
+check_hazard_policy(List *plan, List *hazards)
+{
+	ListCell   *lc;
+	ListCell   *hc;
+
+	forboth(lc, plan, hc, hazards)
+	{
+		PlannedApply *pa = lfirst(lc);
+		ListCell   *c;
+		StringInfoData refused;
+		MigrationHazard *first = NULL;
+
+		initStringInfo(&refused);
+		foreach(c, (List *) lfirst(hc))
+		{
+			MigrationHazard *h = lfirst(c);
+
+			if (strcmp(h->level, "danger") != 0 || h->allowed)
+				continue;
+			if (dbops_hazard_policy == DBOPS_HAZARD_POLICY_WARN)
+				ereport(WARNING,
+						(errmsg("migration \"%s\" has hazard %s on \"%s\"",
+								pa->m->label, h->hazard, h->relation),
+						 errdetail_internal("%s", h->message),
+						 errhint("Safer: %s", h->safer),
+						 errcontext("migration %s, %s line %d", pa->m->label,
+									h->file, h->line)));
+			else
+			{
+				if (first == NULL)
+					first = h;
+				appendStringInfo(&refused, "%s%s line %d: %s on \"%s\". %s",
+								 refused.len > 0 ? " " : "", h->file, h->line,
+								 h->hazard, h->relation, h->message);
+			}
+		}
+		if (first != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("migration \"%s\" is refused by dbops.hazard_policy",
+							pa->m->label),
+					 errdetail("Nothing was applied. %s", refused.data),
+					 errhint("Safer: %s To accept the hazard, start the up SQL with the line \"%sallow-hazard %s\".",
+							 first->safer, MIGRATE_DIRECTIVE_PREFIX, first->hazard),
+					 errcontext("migration %s, %s line %d", pa->m->label,
+								first->file, first->line)));
+	}
+}
+
+/* The migrations of a plan */
+static List *
+planned_migrations(List *plan)
+{
+	List	   *migrations = NIL;
+	ListCell   *lc;
+
+	foreach(lc, plan)
+		migrations = lappend(migrations, ((PlannedApply *) lfirst(lc))->m);
+	return migrations;
+}
+
 /*
  * Apply the pending migrations of source, up to and including target when
- * given, or only report them on a dry run.
+ * given, or only report them, with their hazards, on a dry run.
  */
 void
 migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
-			  const char *target, bool dry_run, bool allow_out_of_order)
+			  const char *target, bool dry_run, bool allow_out_of_order,
+			  const MigrationLimits *limits)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Migration  *target_m = target ? source_target(source, target) : NULL;
 	List	   *plan;
+	List	   *hazards = NIL;
+	List	   *steps = NIL;
 	ListCell   *lc;
-	MemoryContext each_cxt;
+	ListCell   *hc;
 
 	plan = plan_apply(begin_command(fcinfo, source, true, false),
 					  target_m, allow_out_of_order);
+	if (dry_run || dbops_hazard_policy != DBOPS_HAZARD_POLICY_OFF)
+		hazards = migrate_hazards_analyse(planned_migrations(plan));
+	if (!dry_run && dbops_hazard_policy != DBOPS_HAZARD_POLICY_OFF)
+		check_hazard_policy(plan, hazards);
 
-	each_cxt = migration_context_create();
 	foreach(lc, plan)
 	{
 		PlannedApply *pa = lfirst(lc);
-		MemoryContext oldcxt = MemoryContextSwitchTo(each_cxt);
-		TimestampTz start;
-		int64		duration;
 
-		if (dry_run)
-			result_row(rsinfo, pa->m->version, pa->m->name, "would apply", -1);
-		else
-		{
-			duration = run_migration(pa->up, pa->verify, &start);
-			migrate_catalog_insert(pa->m, start, duration, false);
-			result_row(rsinfo, pa->m->version, pa->m->name, "applied", duration);
-		}
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(each_cxt);
+		steps = lappend(steps, new_step(pa->m->version, pa->m->name,
+										pa->m->label, pa));
+	}
+	if (!dry_run)
+		migrate_batch_run(steps, apply_step, "applying", limits);
+
+	/* a dry run reports the hazards of each migration, [] for none */
+	hc = dry_run ? list_head(hazards) : NULL;
+	foreach(lc, steps)
+	{
+		MigrationStep *step = lfirst(lc);
+
+		result_row(rsinfo, step->version, step->name,
+				   dry_run ? "would apply" : "applied", step->duration_us,
+				   hc ? migrate_hazards_jsonb(lfirst(hc)) : NULL);
+		if (hc)
+			hc = lnext(hazards, hc);
 	}
 	SPI_finish();
 }
@@ -340,22 +447,36 @@ check_supplier(AppliedMigration *a)
 				 errhint("Roll back as a member of role \"%s\".", a->supplier_name)));
 }
 
+/* Run the down SQL of one migration of a batch, as its supplier */
+static void
+rollback_step(MigrationStep *step, const MigrationLimits *limits)
+{
+	PlannedRollback *pr = step->item;
+	TimestampTz start;
+	IdentitySwitch sw;
+
+	identity_become_supplier(pr->a->supplier, &sw);
+	step->duration_us = run_migration(pr->down, NULL, limits, &start);
+	identity_restore(&sw);
+
+	migrate_catalog_delete(pr->a);
+	migrate_catalog_event("rolled back", pr->a->version, pr->a->name,
+						  pr->a->checksum, NULL);
+}
+
 /*
  * Roll back the latest applied migrations: down to target (which stays
- * applied), or the given number of steps.
+ * applied), or the given number of them.
  */
 void
-migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
-				 bool dry_run)
+migrate_rollback(FunctionCallInfo fcinfo, const char *target, int count,
+				 bool dry_run, const MigrationLimits *limits)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	List	   *applied;
-	List	   *todo = NIL;
-	List	   *scripts = NIL;
+	List	   *steps = NIL;
 	ListCell   *lc;
-	ListCell   *sc;
 	int			first;
-	MemoryContext each_cxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
@@ -376,17 +497,17 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 	}
 	else
 	{
-		if (steps > list_length(applied))
+		if (count > list_length(applied))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg_plural("cannot roll back %d migration",
 									"cannot roll back %d migrations",
-									steps, steps),
+									count, count),
 					 errdetail_plural("Only %d migration is applied.",
 									  "Only %d migrations are applied.",
 									  list_length(applied),
 									  list_length(applied))));
-		first = list_length(applied) - steps;
+		first = list_length(applied) - count;
 	}
 
 	/* newest first; check every down script before running any */
@@ -394,11 +515,16 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 	{
 		AppliedMigration *a = list_nth(applied, i);
 		MigrationScript *down = NULL;
+		PlannedRollback *pr;
 
 		check_supplier(a);
 		if (a->down_sql)
 		{
-			if (migrate_has_no_transaction_mark(a->down_sql))
+			MigrationDirectives directives;
+
+			migrate_directives_parse(a->label, "down SQL", a->down_sql,
+									 &directives);
+			if (directives.no_transaction)
 				ereport(ERROR,
 						(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 						 errmsg("down SQL of migration \"%s\" cannot run inside a transaction",
@@ -415,34 +541,21 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int steps,
 					 errdetail(down == NULL ?
 							   "No down SQL was recorded when it was applied; nothing was rolled back." :
 							   "Its recorded down SQL holds only comments; nothing was rolled back.")));
-		todo = lappend(todo, a);
-		scripts = lappend(scripts, down);
+		pr = palloc(sizeof(PlannedRollback));
+		pr->a = a;
+		pr->down = down;
+		steps = lappend(steps, new_step(a->version, a->name, a->label, pr));
 	}
 
-	each_cxt = migration_context_create();
-	forboth(lc, todo, sc, scripts)
+	if (!dry_run)
+		migrate_batch_run(steps, rollback_step, "rolling back", limits);
+	foreach(lc, steps)
 	{
-		AppliedMigration *a = lfirst(lc);
-		MemoryContext oldcxt = MemoryContextSwitchTo(each_cxt);
-		TimestampTz start;
-		int64		duration;
-		IdentitySwitch sw;
+		MigrationStep *step = lfirst(lc);
 
-		if (dry_run)
-			result_row(rsinfo, a->version, a->name, "would roll back", -1);
-		else
-		{
-			identity_become_supplier(a->supplier, &sw);
-			duration = run_migration(lfirst(sc), NULL, &start);
-			identity_restore(&sw);
-
-			migrate_catalog_delete(a);
-			migrate_catalog_event("rolled back", a->version, a->name,
-								  a->checksum, NULL);
-			result_row(rsinfo, a->version, a->name, "rolled back", duration);
-		}
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(each_cxt);
+		result_row(rsinfo, step->version, step->name,
+				   dry_run ? "would roll back" : "rolled back",
+				   step->duration_us, NULL);
 	}
 	SPI_finish();
 }
@@ -514,7 +627,8 @@ migrate_baseline(FunctionCallInfo fcinfo, MigrationSource *source,
 		migrate_catalog_insert(p->source, GetCurrentTimestamp(), 0, true);
 		migrate_catalog_event("baselined", p->source->version, p->source->name,
 							  NULL, p->source->checksum);
-		result_row(rsinfo, p->source->version, p->source->name, "baselined", -1);
+		result_row(rsinfo, p->source->version, p->source->name, "baselined", -1,
+				   NULL);
 	}
 	SPI_finish();
 }
@@ -552,7 +666,80 @@ migrate_repair(FunctionCallInfo fcinfo, MigrationSource *source)
 		migrate_catalog_repair(p->source, p->applied);
 		migrate_catalog_event("repaired", p->applied->version, p->source->name,
 							  p->applied->checksum, p->source->checksum);
-		result_row(rsinfo, p->applied->version, p->source->name, "repaired", -1);
+		result_row(rsinfo, p->applied->version, p->source->name, "repaired", -1,
+				   NULL);
 	}
 	SPI_finish();
+}
+
+/* The pending migrations of the source, in order */
+static List *
+pending_migrations(List *pairs)
+{
+	List	   *pending = NIL;
+	ListCell   *lc;
+
+	foreach(lc, pairs)
+	{
+		MigrationPair *p = lfirst(lc);
+
+		if (p->source != NULL && p->applied == NULL)
+			pending = lappend(pending, p->source);
+	}
+	return pending;
+}
+
+/*
+ * The hazards of the source's pending migrations, one row each.  Reads
+ * only: the migration lock is not taken.
+ */
+void
+migrate_hazards(FunctionCallInfo fcinfo, MigrationSource *source)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *per_migration;
+	ListCell   *lc;
+
+	per_migration = migrate_hazards_analyse(pending_migrations(begin_command(fcinfo, source,
+																			 false, false)));
+	foreach(lc, per_migration)
+	{
+		ListCell   *hc;
+
+		foreach(hc, (List *) lfirst(lc))
+		{
+			Datum		values[MIGRATE_HAZARD_NCOLS];
+			bool		nulls[MIGRATE_HAZARD_NCOLS];
+
+			migrate_hazard_values(lfirst(hc), values, nulls);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	SPI_finish();
+}
+
+/*
+ * The layout of the source, for a client that adds a migration to it: the
+ * layout of its latest migration (a directory may mix layouts; the next
+ * one follows the last), that migration's version, and how many there
+ * are.  An empty source gives NULLs and 0.
+ */
+void
+migrate_layout(FunctionCallInfo fcinfo, MigrationSource *source)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[3] = {0};
+	bool		nulls[3] = {true, true, false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (source->count > 0)
+	{
+		Migration  *latest = source->items[source->count - 1];
+
+		values[0] = CStringGetTextDatum(latest->layout);
+		values[1] = CStringGetTextDatum(latest->version);
+		nulls[0] = nulls[1] = false;
+	}
+	values[2] = Int32GetDatum(source->count);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }

@@ -5,7 +5,9 @@
  *		is read and the work handed to migrate_command.c.
  *
  * Every function exists twice, once for a server-side directory (text) and
- * once for a jsonb document; the two differ only in how the source is read.
+ * once for jsonb, a document (an array of migrations) or a directory's
+ * files sent by a client (an object); they differ only in how the source
+ * is read.
  *
  * src/migrate_funcs.c
  *
@@ -16,6 +18,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #include "migrate.h"
 
@@ -28,10 +31,14 @@ PG_FUNCTION_INFO_V1(dbops_baseline_dir);
 PG_FUNCTION_INFO_V1(dbops_baseline_json);
 PG_FUNCTION_INFO_V1(dbops_repair_migrations_dir);
 PG_FUNCTION_INFO_V1(dbops_repair_migrations_json);
+PG_FUNCTION_INFO_V1(dbops_migration_hazards_dir);
+PG_FUNCTION_INFO_V1(dbops_migration_hazards_json);
+PG_FUNCTION_INFO_V1(dbops_migration_layout_dir);
+PG_FUNCTION_INFO_V1(dbops_migration_layout_json);
 
 /*
  * Read the source given as the function's first argument: a directory for
- * the text forms, a document for the jsonb forms.
+ * the text forms, a document or a map of files for the jsonb forms.
  */
 static MigrationSource *
 source_arg(FunctionCallInfo fcinfo, bool is_dir)
@@ -61,8 +68,8 @@ optional_bool_arg(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * Refuse the arguments of apply_migrations that are reserved for what is
- * not built yet, unless they have their default: ignoring them would do
+ * Refuse the argument of apply_migrations that is reserved for what is not
+ * built yet (on_drift), unless it has its default: ignoring it would do
  * something other than what the caller asked.
  */
 static void
@@ -83,26 +90,26 @@ check_reserved_apply_args(FunctionCallInfo fcinfo)
 				 errmsg("on_drift => 'error' is not supported yet"),
 				 errdetail("This version of dbops does not record schema drift, so it cannot refuse to apply because of it.")));
 	}
-	if (!PG_ARGISNULL(5) || !PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("lock_timeout and lock_retries are not supported yet"),
-				 errdetail("This version of dbops applies migrations with the session's lock_timeout."),
-				 errhint("Set lock_timeout for the transaction instead, e.g. SET LOCAL lock_timeout = '5s'.")));
 }
 
 static Datum
 apply_common(FunctionCallInfo fcinfo, bool is_dir)
 {
 	MigrationSource *source;
+	MigrationLimits limits;
+	int			lock_retries = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
 
 	check_reserved_apply_args(fcinfo);
+	migrate_limits_init(&limits,
+						PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5),
+						PG_ARGISNULL(6) ? NULL : &lock_retries);
 	source = source_arg(fcinfo, is_dir);
 
 	migrate_apply(fcinfo, source,
 				  optional_text_arg(fcinfo, 1),
 				  optional_bool_arg(fcinfo, 2),
-				  optional_bool_arg(fcinfo, 3));
+				  optional_bool_arg(fcinfo, 3),
+				  &limits);
 	return (Datum) 0;
 }
 
@@ -134,6 +141,7 @@ dbops_rollback_migrations(PG_FUNCTION_ARGS)
 {
 	const char *target = optional_text_arg(fcinfo, 0);
 	int			steps = 0;
+	MigrationLimits limits;
 
 	if (!PG_ARGISNULL(1))
 	{
@@ -150,7 +158,9 @@ dbops_rollback_migrations(PG_FUNCTION_ARGS)
 	else if (target == NULL)
 		steps = 1;
 
-	migrate_rollback(fcinfo, target, steps, optional_bool_arg(fcinfo, 2));
+	migrate_limits_init(&limits, NULL, NULL);
+	migrate_rollback(fcinfo, target, steps, optional_bool_arg(fcinfo, 2),
+					 &limits);
 	return (Datum) 0;
 }
 
@@ -207,5 +217,35 @@ Datum
 dbops_repair_migrations_json(PG_FUNCTION_ARGS)
 {
 	migrate_repair(fcinfo, source_arg(fcinfo, false));
+	return (Datum) 0;
+}
+
+/* migration_hazards(source_dir text | migrations jsonb) */
+Datum
+dbops_migration_hazards_dir(PG_FUNCTION_ARGS)
+{
+	migrate_hazards(fcinfo, source_arg(fcinfo, true));
+	return (Datum) 0;
+}
+
+Datum
+dbops_migration_hazards_json(PG_FUNCTION_ARGS)
+{
+	migrate_hazards(fcinfo, source_arg(fcinfo, false));
+	return (Datum) 0;
+}
+
+/* migration_layout(source_dir text | migrations jsonb) */
+Datum
+dbops_migration_layout_dir(PG_FUNCTION_ARGS)
+{
+	migrate_layout(fcinfo, source_arg(fcinfo, true));
+	return (Datum) 0;
+}
+
+Datum
+dbops_migration_layout_json(PG_FUNCTION_ARGS)
+{
+	migrate_layout(fcinfo, source_arg(fcinfo, false));
 	return (Datum) 0;
 }

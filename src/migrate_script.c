@@ -28,8 +28,8 @@
 #include "migrate.h"
 
 /* Offset of the first token at or after offset: blanks and comments skipped */
-static int
-skip_blanks(const char *sql, int offset, int end)
+int
+migrate_skip_blanks(const char *sql, int offset, int end)
 {
 	while (offset < end)
 	{
@@ -133,7 +133,7 @@ explain_psql_syntax(MigrationErrorContext *ctx, int offset)
 
 			if (is_copy_stdio(last->stmt))
 			{
-				ctx->stmt_offset = skip_blanks(ctx->sql, last->stmt_location,
+				ctx->stmt_offset = migrate_skip_blanks(ctx->sql, last->stmt_location,
 											   line_start);
 				refuse_copy_stdio(ctx, (CopyStmt *) last->stmt);
 			}
@@ -200,6 +200,22 @@ parse_script(MigrationErrorContext *ctx)
 	return result;
 }
 
+/* Does REINDEX say CONCURRENTLY? */
+bool
+migrate_reindex_concurrent(ReindexStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->params)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Statements that PostgreSQL refuses inside a transaction block: name them
  * here, since inside a migration they would fail with a confusing message
@@ -221,20 +237,12 @@ needs_top_level(Node *stmt)
 		case T_ReindexStmt:
 			{
 				ReindexStmt *reindex = (ReindexStmt *) stmt;
-				ListCell   *lc;
 
 				if (reindex->kind == REINDEX_OBJECT_SYSTEM ||
 					reindex->kind == REINDEX_OBJECT_DATABASE)
 					return "REINDEX DATABASE";
-				foreach(lc, reindex->params)
-				{
-					DefElem    *opt = lfirst_node(DefElem, lc);
-
-					if (strcmp(opt->defname, "concurrently") == 0 &&
-						defGetBoolean(opt))
-						return "REINDEX CONCURRENTLY";
-				}
-				return NULL;
+				return migrate_reindex_concurrent(reindex) ?
+					"REINDEX CONCURRENTLY" : NULL;
 			}
 		case T_CreatedbStmt:
 			return "CREATE DATABASE";
@@ -395,7 +403,7 @@ migrate_script_parse(const char *label, const char *file, const char *sql,
 		MigrationStatement *st;
 
 		/* rs->stmt_location includes the comments before the statement */
-		ctx.stmt_offset = skip_blanks(sql, rs->stmt_location, end);
+		ctx.stmt_offset = migrate_skip_blanks(sql, rs->stmt_location, end);
 		ctx.stmt_length = end - ctx.stmt_offset;
 
 		if (IsA(rs->stmt, TransactionStmt))
