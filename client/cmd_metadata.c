@@ -7,9 +7,9 @@
  *		export	dbops.export_metadata(), pretty-printed into FILE
  *		import	dbops.import_metadata(FILE): all or nothing; prints what
  *				the server reports inconsistent
- *		diff	dbops.import_metadata(FILE, dry_run => true): the grants,
- *				revokes and policies an import would change, changing
- *				nothing
+ *		diff	dbops.import_metadata(FILE, dry_run => true): what an
+ *				import would change (tables, permissions) and its
+ *				problems, changing nothing
  *
  * FILE "-" is standard input or output.  The output is JSON either way.
  *
@@ -35,7 +35,7 @@ static const MetadataCommand commands[] = {
 	"SELECT pg_catalog.jsonb_pretty(dbops.export_metadata())"},
 	{"import", "replace the metadata of the database with the document in FILE",
 	"SELECT pg_catalog.jsonb_pretty(dbops.import_metadata($1::jsonb)::jsonb)"},
-	{"diff", "list the grants, revokes and policies importing FILE would change",
+	{"diff", "list what importing FILE would change, changing nothing",
 	"SELECT pg_catalog.jsonb_pretty(dbops.import_metadata($1::jsonb, dry_run => true)::jsonb)"},
 	{NULL}
 };

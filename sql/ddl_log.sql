@@ -56,6 +56,46 @@ SELECT acknowledged_by, count(*) FROM dbops.ddl_log WHERE acknowledged_at IS NOT
 SELECT dbops.reset_metadata();
 RESET ROLE;
 
+-- apply_migrations: DDL a migration runs is attributed to it, not drift;
+-- drift found before a batch is a WARNING (dbops.on_drift's default,
+-- overridden by the argument on_drift), or with 'error' refuses the batch.
+SET dbops.on_drift = 'warn';
+GRANT USAGE, CREATE ON SCHEMA ddl TO regress_ddl_admin;
+SELECT dbops.acknowledge_drift() AS granted;
+SET ROLE regress_ddl_admin;
+SELECT version, action FROM dbops.apply_migrations(
+	'[{"version": "1", "name": "one", "up": "CREATE TABLE ddl.m1 (id int);"}]'::jsonb);
+SELECT count(*) AS drift FROM dbops.schema_drift();
+SELECT migration_version, command_tag, object_identity, statement FROM dbops.ddl_log
+WHERE migration_version IS NOT NULL;
+RESET ROLE;
+CREATE TABLE ddl.by_hand (id int);
+ALTER TABLE ddl.by_hand ADD COLUMN v text;
+SET ROLE regress_ddl_admin;
+SELECT version, action FROM dbops.apply_migrations(
+	'[{"version": "1", "name": "one", "up": "CREATE TABLE ddl.m1 (id int);"},
+	  {"version": "2", "name": "two", "up": "CREATE TABLE ddl.m2 (id int);"}]'::jsonb,
+	on_drift => 'error');
+SELECT to_regclass('ddl.m2') AS not_applied;
+SELECT version, action FROM dbops.apply_migrations(
+	'[{"version": "1", "name": "one", "up": "CREATE TABLE ddl.m1 (id int);"},
+	  {"version": "2", "name": "two", "up": "CREATE TABLE ddl.m2 (id int);"}]'::jsonb);
+SELECT version, action FROM dbops.apply_migrations(
+	'[{"version": "3", "name": "three", "up": "CREATE TABLE ddl.m3 (id int);", "down": "DROP TABLE ddl.m3;"}]'::jsonb,
+	on_drift => 'sometimes');
+SELECT dbops.acknowledge_drift();
+SELECT version, action FROM dbops.apply_migrations(
+	'[{"version": "3", "name": "three", "up": "CREATE TABLE ddl.m3 (id int);", "down": "DROP TABLE ddl.m3;"}]'::jsonb,
+	on_drift => 'error');
+-- without WAL archiving there is no restore point
+SELECT version, restore_point, restore_lsn FROM dbops.schema_migrations ORDER BY version;
+-- a rollback's DDL is the migration's too
+SELECT version, action FROM dbops.rollback_migrations();
+SELECT count(*) AS drift FROM dbops.schema_drift();
+RESET ROLE;
+TRUNCATE dbops.schema_migrations;
+RESET dbops.on_drift;
+
 -- The log is written by dbops, never by hand; the event trigger functions
 -- run only as event triggers.
 SET ROLE regress_ddl_admin;

@@ -34,11 +34,19 @@ int			dbops_statement_timeout = 0;
 int			dbops_hazard_policy = DBOPS_HAZARD_POLICY_OFF;
 int			dbops_hazard_rewrite_rate = 64 * 1024;
 bool		dbops_report_progress = false;
+int			dbops_on_drift = DBOPS_DRIFT_WARN;
 
 static const struct config_enum_entry hazard_policy_options[] = {
 	{"off", DBOPS_HAZARD_POLICY_OFF, false},
 	{"warn", DBOPS_HAZARD_POLICY_WARN, false},
 	{"refuse", DBOPS_HAZARD_POLICY_REFUSE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry on_drift_options[] = {
+	{"warn", DBOPS_DRIFT_WARN, false},
+	{"ignore", DBOPS_DRIFT_IGNORE, false},
+	{"error", DBOPS_DRIFT_ERROR, false},
 	{NULL, 0, false}
 };
 
@@ -89,6 +97,13 @@ _PG_init(void)
 							 NULL,
 							 &dbops_report_progress,
 							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("dbops.on_drift",
+							 "What apply_migrations does when DDL was made outside migrations (dbops.schema_drift()).",
+							 "warn: a WARNING naming it; ignore: nothing; error: the batch is refused. The argument on_drift overrides it.",
+							 &dbops_on_drift,
+							 DBOPS_DRIFT_WARN, on_drift_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("dbops");

@@ -22,6 +22,14 @@ typedef enum DbopsHazardPolicy
 	DBOPS_HAZARD_POLICY_REFUSE
 } DbopsHazardPolicy;
 
+/* dbops.on_drift: what apply does about schema drift (dbops.schema_drift()) */
+typedef enum DbopsDriftPolicy
+{
+	DBOPS_DRIFT_WARN,			/* a WARNING naming it */
+	DBOPS_DRIFT_IGNORE,
+	DBOPS_DRIFT_ERROR			/* refuse the batch */
+} DbopsDriftPolicy;
+
 /* The most tries after the first that a batch may make on lock timeouts */
 #define DBOPS_MAX_LOCK_RETRIES 1000
 
@@ -31,5 +39,6 @@ extern PGDLLIMPORT int dbops_statement_timeout; /* ms, 0 = off */
 extern PGDLLIMPORT int dbops_hazard_policy;
 extern PGDLLIMPORT int dbops_hazard_rewrite_rate;	/* kB per second */
 extern PGDLLIMPORT bool dbops_report_progress;
+extern PGDLLIMPORT int dbops_on_drift;
 
 #endif							/* DBOPS_H */

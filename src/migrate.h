@@ -18,6 +18,7 @@
 #ifndef MIGRATE_H
 #define MIGRATE_H
 
+#include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -152,7 +153,9 @@ typedef struct MigrationStep
 	const char *label;
 	void	   *item;			/* what the command's run function needs */
 	int64		duration_us;	/* how long it took, once it ran */
+	XLogRecPtr	restore_lsn;	/* apply: its restore point, if written */
 } MigrationStep;
+
 
 /* Run one step of a batch: its scripts and its catalog change */
 typedef void (*MigrationStepRun) (MigrationStep *step,
@@ -294,7 +297,9 @@ extern void migrate_batch_run(List *steps, MigrationStepRun run,
 extern void migrate_lock(void);
 extern List *migrate_catalog_read(bool with_sql);
 extern void migrate_catalog_insert(Migration *m, TimestampTz applied_at,
-								   int64 duration_us, bool baseline);
+								   int64 duration_us, bool baseline,
+								   const char *restore_point,
+								   XLogRecPtr restore_lsn);
 extern void migrate_catalog_delete(AppliedMigration *a);
 extern void migrate_catalog_repair(Migration *m, AppliedMigration *a);
 extern void migrate_catalog_event(const char *action, const char *version,
@@ -303,11 +308,16 @@ extern void migrate_catalog_event(const char *action, const char *version,
 extern char *migrate_current_user_name(void);
 extern List *migrate_catalog_permissions(const char *schema, const char *table,
 										 const char *column);
+extern List *migrate_catalog_drift(int limit, int64 *total);
+
+/* migrate_restore_point.c */
+extern XLogRecPtr migrate_restore_point(const char *version, char **name);
 
 /* migrate_command.c: the work of the SQL-callable functions */
 extern void migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 						  const char *target, bool dry_run,
 						  bool allow_out_of_order,
+						  int on_drift,
 						  const MigrationLimits *limits);
 extern void migrate_rollback(FunctionCallInfo fcinfo, const char *target,
 							 int count, bool dry_run,

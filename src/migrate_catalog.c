@@ -35,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -219,17 +220,21 @@ migrate_catalog_read(bool with_sql)
 	return result;
 }
 
-/* Record migration m as applied (or baselined) */
+/*
+ * Record migration m as applied (or baselined), with the restore point
+ * written before it (NULL and InvalidXLogRecPtr: none)
+ */
 void
 migrate_catalog_insert(Migration *m, TimestampTz applied_at,
-					   int64 duration_us, bool baseline)
+					   int64 duration_us, bool baseline,
+					   const char *restore_point, XLogRecPtr restore_lsn)
 {
 	static SPIPlanPtr plan;
-	Oid			types[13] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			types[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INTERVALOID, BOOLOID,
-	OIDOID, TEXTOID};
-	Datum		values[13];
-	char		nulls[13];
+	OIDOID, TEXTOID, TEXTOID, PG_LSNOID};
+	Datum		values[15];
+	char		nulls[15];
 	Interval   *duration = palloc0(sizeof(Interval));
 
 	set_text(values, nulls, 0, m->version);
@@ -250,13 +255,16 @@ migrate_catalog_insert(Migration *m, TimestampTz applied_at,
 	values[11] = ObjectIdGetDatum(GetUserId());
 	nulls[11] = ' ';
 	set_text(values, nulls, 12, migrate_current_user_name());
+	set_text(values, nulls, 13, restore_point);
+	values[14] = LSNGetDatum(restore_lsn);
+	nulls[14] = XLogRecPtrIsInvalid(restore_lsn) ? 'n' : ' ';
 
 	catalog_exec(&plan,
 				 "INSERT INTO dbops.schema_migrations (version, name, checksum_algorithm, "
 				 "checksum, up_sql, down_sql, verify_sql, applied_at, applied_by, "
-				 "duration, baseline, supplier, supplier_name) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-				 13, types, values, nulls);
+				 "duration, baseline, supplier, supplier_name, restore_point, restore_lsn) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+				 15, types, values, nulls);
 }
 
 /* Forget applied migration a, after its down SQL ran */
@@ -383,6 +391,39 @@ migrate_catalog_permissions(const char *schema, const char *table,
 		p->filter = get_text(tup, desc, 4);
 		p->check = get_text(tup, desc, 5);
 		result = lappend(result, p);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * The schema drift (dbops.schema_drift()): the first limit commands, each
+ * as "TAG identity (by role)", and how many there are in *total.
+ */
+List *
+migrate_catalog_drift(int limit, int64 *total)
+{
+	static SPIPlanPtr plan;
+	Oid			types[1] = {INT4OID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	List	   *result = NIL;
+
+	values[0] = Int32GetDatum(limit);
+	catalog_exec(&plan,
+				 "SELECT pg_catalog.format('%s %s (by %s)', d.command_tag, "
+				 "COALESCE(d.object_identity, '-'), d.role_name), "
+				 "pg_catalog.count(*) OVER () "
+				 "FROM dbops.schema_drift() d ORDER BY d.id LIMIT $1",
+				 1, types, values, nulls);
+	*total = 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		result = lappend(result, get_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		*total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+											 2, &isnull));
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return result;

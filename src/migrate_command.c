@@ -24,9 +24,11 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
 #include "dbops.h"
+#include "ddl_log.h"
 #include "identity.h"
 #include "migrate.h"
 
@@ -162,12 +164,12 @@ source_target(MigrationSource *source, const char *target)
 
 /*
  * One row of a command's result: version, name, action, duration, and for
- * apply restore_lsn (filled by nothing yet, NULL) and hazards (NULL unless
- * given).
+ * apply restore_lsn (NULL unless valid) and hazards (NULL unless given).
  */
 static void
 result_row(ReturnSetInfo *rsinfo, const char *version, const char *name,
-		   const char *action, int64 duration_us, Jsonb *hazards)
+		   const char *action, int64 duration_us, XLogRecPtr restore_lsn,
+		   Jsonb *hazards)
 {
 	Datum		values[MIGRATE_RESULT_MAX_COLS] = {0};
 	bool		nulls[MIGRATE_RESULT_MAX_COLS];
@@ -186,6 +188,12 @@ result_row(ReturnSetInfo *rsinfo, const char *version, const char *name,
 
 		iv->time = duration_us;
 		values[3] = IntervalPGetDatum(iv);
+	}
+	if (!XLogRecPtrIsInvalid(restore_lsn))
+	{
+		Assert(rsinfo->setDesc->natts == MIGRATE_RESULT_MAX_COLS);
+		values[4] = LSNGetDatum(restore_lsn);
+		nulls[4] = false;
 	}
 	if (hazards != NULL)
 	{
@@ -284,15 +292,54 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 	return plan;
 }
 
-/* Run one pending migration of a batch and record it as applied */
+/*
+ * Run one pending migration of a batch, after its restore point, with its
+ * DDL attributed to it (not schema drift), and record it as applied.
+ */
 static void
 apply_step(MigrationStep *step, const MigrationLimits *limits)
 {
 	PlannedApply *pa = step->item;
 	TimestampTz start;
+	char	   *restore_point;
 
+	step->restore_lsn = migrate_restore_point(pa->m->version, &restore_point);
+	ddl_log_set_migration(pa->m->version);
 	step->duration_us = run_migration(pa->up, pa->verify, limits, &start);
-	migrate_catalog_insert(pa->m, start, step->duration_us, false);
+	ddl_log_set_migration(NULL);
+	migrate_catalog_insert(pa->m, start, step->duration_us, false,
+						   restore_point, step->restore_lsn);
+}
+
+/*
+ * What on_drift (a DbopsDriftPolicy) says of DDL made outside migrations:
+ * a WARNING naming it, or (error) a refusal before anything runs.
+ */
+static void
+check_drift(int on_drift)
+{
+	int64		total;
+	List	   *drift;
+	StringInfoData detail;
+	ListCell   *lc;
+
+	if (on_drift == DBOPS_DRIFT_IGNORE)
+		return;
+	drift = migrate_catalog_drift(10, &total);
+	if (total == 0)
+		return;
+	initStringInfo(&detail);
+	foreach(lc, drift)
+		appendStringInfo(&detail, "%s%s", detail.len > 0 ? "\n" : "", (char *) lfirst(lc));
+	if (total > list_length(drift))
+		appendStringInfo(&detail, "\n... and %lld more.", (long long) (total - list_length(drift)));
+	ereport(on_drift == DBOPS_DRIFT_ERROR ? ERROR : WARNING,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg_plural("schema drift: %lld DDL command was made outside migrations",
+						   "schema drift: %lld DDL commands were made outside migrations",
+						   total, (long long) total),
+			 errdetail_internal("%s", detail.data),
+			 errhint("Review it with dbops.schema_drift(); put it in a migration, or accept it with dbops.acknowledge_drift().")));
 }
 
 /*
@@ -370,7 +417,7 @@ planned_migrations(List *plan)
 void
 migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 			  const char *target, bool dry_run, bool allow_out_of_order,
-			  const MigrationLimits *limits)
+			  int on_drift, const MigrationLimits *limits)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Migration  *target_m = target ? source_target(source, target) : NULL;
@@ -382,6 +429,8 @@ migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 
 	plan = plan_apply(begin_command(fcinfo, source, true, false),
 					  target_m, allow_out_of_order);
+	if (plan != NIL)
+		check_drift(on_drift);
 	if (dry_run || dbops_hazard_policy != DBOPS_HAZARD_POLICY_OFF)
 		hazards = migrate_hazards_analyse(planned_migrations(plan));
 	if (!dry_run && dbops_hazard_policy != DBOPS_HAZARD_POLICY_OFF)
@@ -405,7 +454,7 @@ migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 
 		result_row(rsinfo, step->version, step->name,
 				   dry_run ? "would apply" : "applied", step->duration_us,
-				   hc ? migrate_hazards_jsonb(lfirst(hc)) : NULL);
+				   step->restore_lsn, hc ? migrate_hazards_jsonb(lfirst(hc)) : NULL);
 		if (hc)
 			hc = lnext(hazards, hc);
 	}
@@ -456,7 +505,9 @@ rollback_step(MigrationStep *step, const MigrationLimits *limits)
 	IdentitySwitch sw;
 
 	identity_become_supplier(pr->a->supplier, &sw);
+	ddl_log_set_migration(pr->a->version);
 	step->duration_us = run_migration(pr->down, NULL, limits, &start);
+	ddl_log_set_migration(NULL);
 	identity_restore(&sw);
 
 	migrate_catalog_delete(pr->a);
@@ -555,7 +606,7 @@ migrate_rollback(FunctionCallInfo fcinfo, const char *target, int count,
 
 		result_row(rsinfo, step->version, step->name,
 				   dry_run ? "would roll back" : "rolled back",
-				   step->duration_us, NULL);
+				   step->duration_us, InvalidXLogRecPtr, NULL);
 	}
 	SPI_finish();
 }
@@ -624,11 +675,12 @@ migrate_baseline(FunctionCallInfo fcinfo, MigrationSource *source,
 			continue;
 		if (migrate_version_cmp(p->source->version, target_m->version) > 0)
 			break;
-		migrate_catalog_insert(p->source, GetCurrentTimestamp(), 0, true);
+		migrate_catalog_insert(p->source, GetCurrentTimestamp(), 0, true, NULL,
+							   InvalidXLogRecPtr);
 		migrate_catalog_event("baselined", p->source->version, p->source->name,
 							  NULL, p->source->checksum);
 		result_row(rsinfo, p->source->version, p->source->name, "baselined", -1,
-				   NULL);
+				   InvalidXLogRecPtr, NULL);
 	}
 	SPI_finish();
 }
@@ -667,7 +719,7 @@ migrate_repair(FunctionCallInfo fcinfo, MigrationSource *source)
 		migrate_catalog_event("repaired", p->applied->version, p->source->name,
 							  p->applied->checksum, p->source->checksum);
 		result_row(rsinfo, p->applied->version, p->source->name, "repaired", -1,
-				   NULL);
+				   InvalidXLogRecPtr, NULL);
 	}
 	SPI_finish();
 }

@@ -20,6 +20,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "dbops.h"
 #include "migrate.h"
 
 PG_FUNCTION_INFO_V1(dbops_apply_migrations_dir);
@@ -67,29 +68,25 @@ optional_bool_arg(FunctionCallInfo fcinfo, int argno)
 	return !PG_ARGISNULL(argno) && PG_GETARG_BOOL(argno);
 }
 
-/*
- * Refuse the argument of apply_migrations that is reserved for what is not
- * built yet (on_drift), unless it has its default: ignoring it would do
- * something other than what the caller asked.
- */
-static void
-check_reserved_apply_args(FunctionCallInfo fcinfo)
+/* apply_migrations' on_drift: NULL means the setting dbops.on_drift */
+static DbopsDriftPolicy
+on_drift_arg(FunctionCallInfo fcinfo, int argno)
 {
-	const char *on_drift = optional_text_arg(fcinfo, 4);
+	const char *on_drift = optional_text_arg(fcinfo, argno);
 
-	if (on_drift != NULL && strcmp(on_drift, "warn") != 0 &&
-		strcmp(on_drift, "ignore") != 0)
-	{
-		if (strcmp(on_drift, "error") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for on_drift: \"%s\"", on_drift),
-					 errhint("Valid values are \"warn\", \"ignore\" and \"error\".")));
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("on_drift => 'error' is not supported yet"),
-				 errdetail("This version of dbops does not record schema drift, so it cannot refuse to apply because of it.")));
-	}
+	if (on_drift == NULL)
+		return dbops_on_drift;
+	if (strcmp(on_drift, "warn") == 0)
+		return DBOPS_DRIFT_WARN;
+	if (strcmp(on_drift, "ignore") == 0)
+		return DBOPS_DRIFT_IGNORE;
+	if (strcmp(on_drift, "error") == 0)
+		return DBOPS_DRIFT_ERROR;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for on_drift: \"%s\"", on_drift),
+			 errhint("Valid values are \"warn\", \"ignore\" and \"error\".")));
+	return DBOPS_DRIFT_WARN;	/* keep compiler quiet */
 }
 
 static Datum
@@ -98,8 +95,7 @@ apply_common(FunctionCallInfo fcinfo, bool is_dir)
 	MigrationSource *source;
 	MigrationLimits limits;
 	int			lock_retries = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
-
-	check_reserved_apply_args(fcinfo);
+	DbopsDriftPolicy on_drift = on_drift_arg(fcinfo, 4);
 	migrate_limits_init(&limits,
 						PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5),
 						PG_ARGISNULL(6) ? NULL : &lock_retries);
@@ -109,7 +105,7 @@ apply_common(FunctionCallInfo fcinfo, bool is_dir)
 				  optional_text_arg(fcinfo, 1),
 				  optional_bool_arg(fcinfo, 2),
 				  optional_bool_arg(fcinfo, 3),
-				  &limits);
+				  on_drift, &limits);
 	return (Datum) 0;
 }
 

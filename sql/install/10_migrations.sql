@@ -27,13 +27,17 @@ CREATE TABLE dbops.schema_migrations (
 	-- the role that supplied the SQL (apply, repair, baseline): rollback
 	-- runs down_sql as this role, for its members only
 	supplier oid NOT NULL,
-	supplier_name name NOT NULL
+	supplier_name name NOT NULL,
+	-- the restore point written just before it ran (WAL archived only)
+	restore_point text,
+	restore_lsn pg_lsn
 );
 COMMENT ON TABLE dbops.schema_migrations IS 'migrations applied (or baselined) in this database';
 COMMENT ON COLUMN dbops.schema_migrations.checksum IS 'hex digest of the exact bytes of the up SQL';
 COMMENT ON COLUMN dbops.schema_migrations.baseline IS 'marked as applied by baseline() without running';
 COMMENT ON COLUMN dbops.schema_migrations.supplier IS 'OID of the role that supplied the stored SQL; down_sql runs as this role';
 COMMENT ON COLUMN dbops.schema_migrations.supplier_name IS 'name of that role when it supplied the SQL';
+COMMENT ON COLUMN dbops.schema_migrations.restore_lsn IS 'LSN of the restore point written before it ran: restore with recovery_target_lsn and recovery_target_inclusive = off to get the database as it was before it';
 
 /*
  * What rollback, baseline and repair did: applying is recorded by the rows
@@ -80,7 +84,7 @@ CREATE FUNCTION dbops.apply_migrations(source_dir text,
 	target_version text DEFAULT NULL,
 	dry_run boolean DEFAULT false,
 	allow_out_of_order boolean DEFAULT false,
-	on_drift text DEFAULT 'warn',
+	on_drift text DEFAULT NULL,
 	lock_timeout interval DEFAULT NULL,
 	lock_retries integer DEFAULT NULL)
 RETURNS TABLE(version text, name text, action text, duration interval,
@@ -96,7 +100,7 @@ CREATE FUNCTION dbops.apply_migrations(migrations jsonb,
 	target_version text DEFAULT NULL,
 	dry_run boolean DEFAULT false,
 	allow_out_of_order boolean DEFAULT false,
-	on_drift text DEFAULT 'warn',
+	on_drift text DEFAULT NULL,
 	lock_timeout interval DEFAULT NULL,
 	lock_retries integer DEFAULT NULL)
 RETURNS TABLE(version text, name text, action text, duration interval,

@@ -5,8 +5,8 @@
 # hazards, apply, new, rollback, baseline and repair, their --json output
 # parsed here, and every documented exit code.  What the client applies
 # must be what a server-side apply of the same directory records: the same
-# versions and checksums.  Then metadata export and import, and diff, which
-# the server does not support yet (0A000) and the client reports cleanly.
+# versions and checksums.  Then metadata export and import, and diff (the
+# import's dry run: what would change, nothing changed).
 use strict;
 use warnings FATAL => 'all';
 
@@ -242,16 +242,17 @@ is_deeply(eval { $json->decode($out) }, [], 'the import reports no inconsistency
 ($rc, $out) = dbops('metadata', 'export', '-', '-d', $db);
 is($out, $exported, 'export, import, export: byte-identical');
 ($rc, $out, $err) = dbops('metadata', 'diff', "$tmp/metadata.json", '-d', $db);
-if ($rc == 3)
-{
-	like($err, qr/dbops: error: .*not supported yet.*SQLSTATE 0A000/s,
-		'diff: the server has no dry run yet, reported cleanly (3, 0A000)');
-}
-else
-{
-	is($rc, 0, 'diff');
-	ok(defined eval { $json->decode($out) }, 'diff prints JSON');
-}
+is($rc, 0, 'diff') or diag($err);
+is_deeply(eval { $json->decode($out) }, { changes => [], problems => [] },
+	'diff of the document just imported: nothing would change');
+$node->safe_psql('client_metadata', "SELECT dbops.drop_permission('items', 'client_reader', 'select')");
+($rc, $out, $err) = dbops('metadata', 'diff', "$tmp/metadata.json", '-d', $db);
+is($rc, 0, 'diff after a change') or diag($err);
+is_deeply(eval { $json->decode($out) }->{changes},
+	[ { change => 'create', schema => 'public', table => 'items', role => 'client_reader', action => 'select' } ],
+	'diff: the permission dropped since would be made again');
+is($node->safe_psql('client_metadata', 'SELECT count(*) FROM dbops.metadata_permissions'), '0',
+	'diff changed nothing');
 append_to_file("$tmp/bad_metadata.json", '{"version": 2, "tables": [{"table": "no_such_table"}]}');
 ($rc, undef, $err) = dbops('metadata', 'import', "$tmp/bad_metadata.json", '-d', $db);
 is($rc, 3, 'a document that names a missing table is refused (3)');
