@@ -21,8 +21,10 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "archive_status.h"
 #include "dbops.h"
 #include "ddl_log.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -56,7 +58,10 @@ static const struct config_enum_entry on_drift_options[] = {
 void
 _PG_init(void)
 {
+	/* the worker's transaction callback must run after ddl_log.c's: first */
+	worker_init();
 	ddl_log_init();
+	archive_status_init();
 	DefineCustomIntVariable("dbops.lock_timeout",
 							"Lock timeout for every statement of a migration; on timeout the batch is retried.",
 							"0 turns lock-safe apply off: statements wait as the session's lock_timeout says.",

@@ -19,6 +19,7 @@
 #define MIGRATE_H
 
 #include "access/xlogdefs.h"
+#include "executor/spi.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -95,7 +96,9 @@ typedef enum MigrationScriptKind
 {
 	MIGRATE_SCRIPT_UP,
 	MIGRATE_SCRIPT_DOWN,
-	MIGRATE_SCRIPT_VERIFY
+	MIGRATE_SCRIPT_VERIFY,
+	/* up SQL of a no-transaction migration, which the worker runs */
+	MIGRATE_SCRIPT_TOP_LEVEL
 } MigrationScriptKind;
 
 /* A statement of a script: a byte range of its text */
@@ -156,6 +159,15 @@ typedef struct MigrationStep
 	XLogRecPtr	restore_lsn;	/* apply: its restore point, if written */
 } MigrationStep;
 
+
+/* A pending migration with its scripts parsed */
+typedef struct PlannedApply
+{
+	Migration  *m;
+	MigrationScript *up;
+	MigrationScript *verify;	/* NULL when there is nothing to verify */
+	bool		top_level;		/* runs outside a transaction (the worker) */
+} PlannedApply;
 
 /* Run one step of a batch: its scripts and its catalog change */
 typedef void (*MigrationStepRun) (MigrationStep *step,
@@ -270,6 +282,7 @@ extern void migrate_script_warn_unparsable(const char *label, const char *file,
 
 extern int	migrate_skip_blanks(const char *sql, int offset, int end);
 extern bool migrate_reindex_concurrent(ReindexStmt *stmt);
+extern const char *migrate_statement_top_level(Node *stmt);
 
 /* migrate_hazard.c */
 extern const char *const migrate_hazard_columns[MIGRATE_HAZARD_NCOLS];
@@ -294,6 +307,9 @@ extern void migrate_batch_run(List *steps, MigrationStepRun run,
 							  const char *verb, const MigrationLimits *limits);
 
 /* migrate_catalog.c */
+extern uint64 migrate_catalog_exec(SPIPlanPtr *plan, const char *sql,
+								   int nargs, Oid *types, Datum *values,
+								   const char *nulls);
 extern void migrate_lock(void);
 extern List *migrate_catalog_read(bool with_sql);
 extern void migrate_catalog_insert(Migration *m, TimestampTz applied_at,
@@ -314,6 +330,10 @@ extern List *migrate_catalog_drift(int limit, int64 *total);
 extern XLogRecPtr migrate_restore_point(const char *version, char **name);
 
 /* migrate_command.c: the work of the SQL-callable functions */
+extern List *migrate_plan(MigrationSource *source, const char *target,
+						  bool allow_out_of_order, int on_drift,
+						  bool top_level_ok, bool checks);
+extern List *migrate_apply_planned(List *plan, const MigrationLimits *limits);
 extern void migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 						  const char *target, bool dry_run,
 						  bool allow_out_of_order,

@@ -80,9 +80,10 @@ catalog_exec_snapshot(SPIPlanPtr *plan, const char *sql, int nargs,
 	return SPI_processed;
 }
 
-static uint64
-catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
-			 Datum *values, const char *nulls)
+/* The same without a snapshot of its own; for the worker's catalog too */
+uint64
+migrate_catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+					 Datum *values, const char *nulls)
 {
 	return catalog_exec_snapshot(plan, sql, nargs, types, values, nulls,
 								 InvalidSnapshot);
@@ -184,7 +185,7 @@ migrate_catalog_read(bool with_sql)
 	static SPIPlanPtr plans[2];
 	List	   *result = NIL;
 
-	catalog_exec(&plans[with_sql ? 1 : 0], with_sql ?
+	migrate_catalog_exec(&plans[with_sql ? 1 : 0], with_sql ?
 				 "SELECT version, name, checksum, applied_at, applied_by, "
 				 "supplier, supplier_name, down_sql, verify_sql "
 				 "FROM dbops.schema_migrations" :
@@ -259,7 +260,7 @@ migrate_catalog_insert(Migration *m, TimestampTz applied_at,
 	values[14] = LSNGetDatum(restore_lsn);
 	nulls[14] = XLogRecPtrIsInvalid(restore_lsn) ? 'n' : ' ';
 
-	catalog_exec(&plan,
+	migrate_catalog_exec(&plan,
 				 "INSERT INTO dbops.schema_migrations (version, name, checksum_algorithm, "
 				 "checksum, up_sql, down_sql, verify_sql, applied_at, applied_by, "
 				 "duration, baseline, supplier, supplier_name, restore_point, restore_lsn) "
@@ -277,7 +278,7 @@ migrate_catalog_delete(AppliedMigration *a)
 	char		nulls[1];
 
 	set_text(values, nulls, 0, a->version);
-	if (catalog_exec(&plan,
+	if (migrate_catalog_exec(&plan,
 					 "DELETE FROM dbops.schema_migrations "
 					 "WHERE version OPERATOR(pg_catalog.=) $1",
 					 1, types, values, nulls) != 1)
@@ -307,7 +308,7 @@ migrate_catalog_repair(Migration *m, AppliedMigration *a)
 	values[6] = ObjectIdGetDatum(GetUserId());
 	nulls[6] = ' ';
 	set_text(values, nulls, 7, migrate_current_user_name());
-	if (catalog_exec(&plan,
+	if (migrate_catalog_exec(&plan,
 					 "UPDATE dbops.schema_migrations "
 					 "SET name = $2, checksum_algorithm = '" MIGRATE_CHECKSUM_ALGORITHM "', "
 					 "checksum = $3, up_sql = $4, down_sql = $5, verify_sql = $6, "
@@ -337,7 +338,7 @@ migrate_catalog_event(const char *action, const char *version,
 	set_text(values, nulls, 4, name);
 	set_text(values, nulls, 5, before);
 	set_text(values, nulls, 6, after);
-	catalog_exec(&plan,
+	migrate_catalog_exec(&plan,
 				 "INSERT INTO dbops.migration_events (event_at, event_by, action, "
 				 "version, name, checksum_before, checksum_after) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -369,7 +370,7 @@ migrate_catalog_permissions(const char *schema, const char *table,
 	set_text(values, nulls, 0, schema);
 	set_text(values, nulls, 1, table);
 	set_text(values, nulls, 2, column);
-	catalog_exec(&plan,
+	migrate_catalog_exec(&plan,
 				 "SELECT role_name::pg_catalog.text, action, "
 				 "columns IS NULL OR $3::pg_catalog.name OPERATOR(pg_catalog.=) ANY (columns), "
 				 "filter, \"check\" "
@@ -410,7 +411,7 @@ migrate_catalog_drift(int limit, int64 *total)
 	List	   *result = NIL;
 
 	values[0] = Int32GetDatum(limit);
-	catalog_exec(&plan,
+	migrate_catalog_exec(&plan,
 				 "SELECT pg_catalog.format('%s %s (by %s)', d.command_tag, "
 				 "COALESCE(d.object_identity, '-'), d.role_name), "
 				 "pg_catalog.count(*) OVER () "

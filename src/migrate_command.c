@@ -49,14 +49,6 @@ typedef struct PlannedRollback
 	MigrationScript *down;
 } PlannedRollback;
 
-/* A pending migration with its scripts parsed */
-typedef struct PlannedApply
-{
-	Migration  *m;
-	MigrationScript *up;
-	MigrationScript *verify;	/* NULL when there is nothing to verify */
-} PlannedApply;
-
 /*
  * Merge the source's migrations and the applied ones, both sorted, into
  * one list of pairs in version order.
@@ -220,11 +212,12 @@ parse_optional(Migration *m, const char *file, const char *sql,
 /*
  * Check the pairs for apply and return what is to run: refuses a changed
  * applied migration, a pending one older than the latest applied (unless
- * allowed) and one that cannot run in a transaction, and parses every
- * script of the pending ones.
+ * allowed) and, unless top_level_ok (the worker runs it), one that cannot
+ * run in a transaction, and parses every script of the pending ones.
  */
 static List *
-plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
+plan_apply(List *pairs, Migration *target, bool allow_out_of_order,
+		   bool top_level_ok)
 {
 	List	   *plan = NIL;
 	AppliedMigration *latest = NULL;
@@ -263,17 +256,19 @@ plan_apply(List *pairs, Migration *target, bool allow_out_of_order)
 					 errmsg("pending migration \"%s\" is older than applied migration \"%s\"",
 							m->label, latest->label),
 					 errhint("Pass allow_out_of_order => true to apply it anyway.")));
-		if (m->no_transaction)
+		if (m->no_transaction && !top_level_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("migration \"%s\" cannot run inside a transaction",
 							m->label),
 					 errdetail_internal("%s", m->no_transaction),
-					 errhint("Nothing was applied. Run this migration's statements outside a transaction block (for example with psql), then record it with dbops.baseline(); apply the migrations before it first with target_version.")));
+					 errhint("Nothing was applied. Queue the migrations with dbops.submit_migrations(): the dbops worker runs this one outside a transaction block.")));
 
 		pa = palloc0(sizeof(PlannedApply));
 		pa->m = m;
+		pa->top_level = m->no_transaction != NULL;
 		pa->up = migrate_script_parse(m->label, m->up_file, m->up_sql,
+									  pa->top_level ? MIGRATE_SCRIPT_TOP_LEVEL :
 									  MIGRATE_SCRIPT_UP);
 		pa->verify = parse_optional(m, m->verify_file, m->verify_sql,
 									MIGRATE_SCRIPT_VERIFY);
@@ -411,6 +406,55 @@ planned_migrations(List *plan)
 }
 
 /*
+ * The pending migrations of source, up to and including target when
+ * given, checked and parsed (plan_apply), and with checks set, after the
+ * check of schema drift and, when dbops.hazard_policy is on, of their
+ * hazards.  The caller is connected to SPI and holds the migration lock if
+ * it is to run them.
+ */
+List *
+migrate_plan(MigrationSource *source, const char *target,
+			 bool allow_out_of_order, int on_drift, bool top_level_ok,
+			 bool checks)
+{
+	Migration  *target_m = target ? source_target(source, target) : NULL;
+	List	   *plan;
+
+	plan = plan_apply(pair_migrations(source, migrate_catalog_read(false)),
+					  target_m, allow_out_of_order, top_level_ok);
+	if (!checks)
+		return plan;
+	if (plan != NIL)
+		check_drift(on_drift);
+	if (dbops_hazard_policy != DBOPS_HAZARD_POLICY_OFF)
+		check_hazard_policy(plan, migrate_hazards_analyse(planned_migrations(plan)));
+	return plan;
+}
+
+/*
+ * Run the planned migrations (none of them top-level) as one batch in the
+ * current transaction; returns the steps, with their durations and restore
+ * points.
+ */
+List *
+migrate_apply_planned(List *plan, const MigrationLimits *limits)
+{
+	List	   *steps = NIL;
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		PlannedApply *pa = lfirst(lc);
+
+		Assert(!pa->top_level);
+		steps = lappend(steps, new_step(pa->m->version, pa->m->name,
+										pa->m->label, pa));
+	}
+	migrate_batch_run(steps, apply_step, "applying", limits);
+	return steps;
+}
+
+/*
  * Apply the pending migrations of source, up to and including target when
  * given, or only report them, with their hazards, on a dry run.
  */
@@ -420,33 +464,40 @@ migrate_apply(FunctionCallInfo fcinfo, MigrationSource *source,
 			  int on_drift, const MigrationLimits *limits)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Migration  *target_m = target ? source_target(source, target) : NULL;
 	List	   *plan;
 	List	   *hazards = NIL;
 	List	   *steps = NIL;
 	ListCell   *lc;
 	ListCell   *hc;
 
-	plan = plan_apply(begin_command(fcinfo, source, true, false),
-					  target_m, allow_out_of_order);
-	if (plan != NIL)
-		check_drift(on_drift);
-	if (dry_run || dbops_hazard_policy != DBOPS_HAZARD_POLICY_OFF)
-		hazards = migrate_hazards_analyse(planned_migrations(plan));
-	if (!dry_run && dbops_hazard_policy != DBOPS_HAZARD_POLICY_OFF)
-		check_hazard_policy(plan, hazards);
-
-	foreach(lc, plan)
-	{
-		PlannedApply *pa = lfirst(lc);
-
-		steps = lappend(steps, new_step(pa->m->version, pa->m->name,
-										pa->m->label, pa));
-	}
 	if (!dry_run)
-		migrate_batch_run(steps, apply_step, "applying", limits);
+	{
+		InitMaterializedSRF(fcinfo, 0);
+		SPI_connect();
+		migrate_lock();
+		plan = migrate_plan(source, target, allow_out_of_order, on_drift, false,
+							true);
+		steps = migrate_apply_planned(plan, limits);
+	}
+	else
+	{
+		/* a dry run reports the hazards of each migration, [] for none */
+		Migration  *target_m = target ? source_target(source, target) : NULL;
 
-	/* a dry run reports the hazards of each migration, [] for none */
+		plan = plan_apply(begin_command(fcinfo, source, true, false),
+						  target_m, allow_out_of_order, false);
+		if (plan != NIL)
+			check_drift(on_drift);
+		hazards = migrate_hazards_analyse(planned_migrations(plan));
+		foreach(lc, plan)
+		{
+			PlannedApply *pa = lfirst(lc);
+
+			steps = lappend(steps, new_step(pa->m->version, pa->m->name,
+											pa->m->label, pa));
+		}
+	}
+
 	hc = dry_run ? list_head(hazards) : NULL;
 	foreach(lc, steps)
 	{

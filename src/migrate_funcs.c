@@ -22,6 +22,7 @@
 
 #include "dbops.h"
 #include "migrate.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(dbops_apply_migrations_dir);
 PG_FUNCTION_INFO_V1(dbops_apply_migrations_json);
@@ -36,6 +37,8 @@ PG_FUNCTION_INFO_V1(dbops_migration_hazards_dir);
 PG_FUNCTION_INFO_V1(dbops_migration_hazards_json);
 PG_FUNCTION_INFO_V1(dbops_migration_layout_dir);
 PG_FUNCTION_INFO_V1(dbops_migration_layout_json);
+PG_FUNCTION_INFO_V1(dbops_submit_migrations_dir);
+PG_FUNCTION_INFO_V1(dbops_submit_migrations_json);
 
 /*
  * Read the source given as the function's first argument: a directory for
@@ -244,4 +247,48 @@ dbops_migration_layout_json(PG_FUNCTION_ARGS)
 {
 	migrate_layout(fcinfo, source_arg(fcinfo, false));
 	return (Datum) 0;
+}
+
+static Datum
+submit_common(FunctionCallInfo fcinfo, bool is_dir)
+{
+	const char *commit = optional_text_arg(fcinfo, 1);
+	MigrationSource *source;
+	MigrationLimits limits;
+	int			lock_retries = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
+	DbopsDriftPolicy on_drift = on_drift_arg(fcinfo, 4);
+	bool		batch = false;
+
+	if (commit != NULL && strcmp(commit, "batch") == 0)
+		batch = true;
+	else if (commit != NULL && strcmp(commit, "migration") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for commit: \"%s\"", commit),
+				 errhint("Valid values are \"migration\" and \"batch\".")));
+	migrate_limits_init(&limits,
+						PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5),
+						PG_ARGISNULL(6) ? NULL : &lock_retries);
+	source = source_arg(fcinfo, is_dir);
+	PG_RETURN_INT64(worker_submit(source, batch, optional_text_arg(fcinfo, 2),
+								  optional_bool_arg(fcinfo, 3), on_drift,
+								  &limits, "submit"));
+}
+
+/*
+ * submit_migrations(source_dir text | migrations jsonb, commit text,
+ *					 target_version text, allow_out_of_order boolean,
+ *					 on_drift text, lock_timeout interval,
+ *					 lock_retries integer)
+ */
+Datum
+dbops_submit_migrations_dir(PG_FUNCTION_ARGS)
+{
+	return submit_common(fcinfo, true);
+}
+
+Datum
+dbops_submit_migrations_json(PG_FUNCTION_ARGS)
+{
+	return submit_common(fcinfo, false);
 }
