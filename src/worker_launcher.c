@@ -29,8 +29,13 @@
 
 #include <limits.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
-#include "commands/dbcommands.h"
+#include "catalog/pg_database.h"
+#include "utils/fmgroids.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -151,14 +156,28 @@ worker_init(void)
 	RegisterBackgroundWorker(&bgw);
 }
 
-/* Does database dbname exist (and accept connections)? */
+/*
+ * Does database dbname exist?  Without a database, only the shared
+ * catalogs the relation cache builds itself can be read, and until a
+ * backend wrote the shared cache file their indexes cannot: a heap scan
+ * of pg_database, as the autovacuum launcher makes.
+ */
 static bool
 database_exists(const char *dbname)
 {
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
 	bool		exists;
 
 	StartTransactionCommand();
-	exists = OidIsValid(get_database_oid(dbname, true));
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(dbname));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	exists = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return exists;
 }
