@@ -104,7 +104,7 @@ extern void worker_catalog_job_progress(WorkerJob *job, const char *version,
 extern void worker_catalog_job_done(WorkerJob *job, const char *state,
 									ErrorData *edata);
 extern void worker_catalog_progress(Migration *m, int nstatements,
-									WorkerProgress *out);
+									WorkerProgress *out, MemoryContext cxt);
 extern void worker_catalog_mark(WorkerJob *job, Migration *m, int statement,
 								const char *state, const char *restore_point,
 								XLogRecPtr restore_lsn);

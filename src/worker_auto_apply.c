@@ -173,6 +173,7 @@ worker_auto_apply_run(void)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("dbops start-up apply failed: %s", edata->message),

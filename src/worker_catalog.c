@@ -147,7 +147,10 @@ worker_catalog_insert_job(MigrationSource *source, int pending, bool batch,
 						 "'version', m.v, 'name', m.n, 'up', m.u, 'down', m.d, 'verify', m.f, "
 						 "'up_file', m.uf, 'down_file', m.df, 'verify_file', m.ff, "
 						 "'no_transaction', m.nt, 'checksum', m.c) ORDER BY m.i) "
-						 "FROM pg_catalog.unnest($12, $13, $14, $15, $16, $17, $18, $19, $20, $21) "
+						 "FROM ROWS FROM (pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14), "
+						 "pg_catalog.unnest($15), pg_catalog.unnest($16), pg_catalog.unnest($17), "
+						 "pg_catalog.unnest($18), pg_catalog.unnest($19), pg_catalog.unnest($20), "
+						 "pg_catalog.unnest($21)) "
 						 "WITH ORDINALITY AS m(v, n, u, d, f, uf, df, ff, nt, c, i)), '[]') "
 						 "RETURNING id",
 						 11 + JOB_FIELDS, types, values, nulls);
@@ -159,7 +162,7 @@ worker_catalog_insert_job(MigrationSource *source, int pending, bool batch,
  * recorded when they were queued.
  */
 static MigrationSource *
-job_source(int64 id)
+job_source(int64 id, MemoryContext cxt)
 {
 	static SPIPlanPtr plan;
 	Oid			types[1] = {INT8OID};
@@ -176,6 +179,7 @@ job_source(int64 id)
 						   "pg_catalog.jsonb_array_elements(j.migrations) WITH ORDINALITY AS e(m, i) "
 						   "WHERE j.id OPERATOR(pg_catalog.=) $1 ORDER BY e.i");
 	migrate_catalog_exec(&plan, sql.data, 1, types, values, NULL);
+	MemoryContextSwitchTo(cxt);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		char	   *version = get_text(r, 1);
@@ -242,7 +246,7 @@ worker_catalog_next_job(MemoryContext ctx)
 	job->limits.lock_retries = DatumGetInt32(get_datum(0, 9, &isnull));
 	job->limits.statement_timeout_ms = DatumGetInt32(get_datum(0, 10, &isnull));
 	job->attempts = DatumGetInt32(get_datum(0, 11, &isnull)) + 1;
-	job->source = job_source(job->id);
+	job->source = job_source(job->id, ctx);
 	MemoryContextSwitchTo(oldcxt);
 	return job;
 }
@@ -327,10 +331,11 @@ worker_catalog_job_done(WorkerJob *job, const char *state, ErrorData *edata)
  * out->states[i] is 's' (started) or 'd' (done) for statement i, 0 the
  * migration itself, and '\0' for statements not started.  Progress made
  * by other SQL under the same version is an error: it cannot be resumed.
- * out may be NULL, for that check alone.
+ * out, allocated in cxt, may be NULL, for that check alone.
  */
 void
-worker_catalog_progress(Migration *m, int nstatements, WorkerProgress *out)
+worker_catalog_progress(Migration *m, int nstatements, WorkerProgress *out,
+						MemoryContext cxt)
 {
 	static SPIPlanPtr plan;
 	Oid			types[1] = {TEXTOID};
@@ -344,7 +349,7 @@ worker_catalog_progress(Migration *m, int nstatements, WorkerProgress *out)
 						 1, types, values, NULL);
 	if (out != NULL)
 	{
-		out->states = palloc0(nstatements + 2);
+		out->states = MemoryContextAllocZero(cxt, nstatements + 2);
 		out->restore_point = NULL;
 		out->restore_lsn = InvalidXLogRecPtr;
 		out->started_at = 0;
@@ -369,6 +374,8 @@ worker_catalog_progress(Migration *m, int nstatements, WorkerProgress *out)
 		if (statement == 0)
 		{
 			out->restore_point = get_text(r, 4);
+			if (out->restore_point != NULL)
+				out->restore_point = MemoryContextStrdup(cxt, out->restore_point);
 			lsn = get_datum(r, 5, &isnull);
 			if (!isnull)
 				out->restore_lsn = DatumGetLSN(lsn);

@@ -199,6 +199,7 @@ settle_index(WorkerJob *job, Migration *m, IndexStmt *stmt)
 	Oid			index = InvalidOid;
 	char	   *name = NULL;
 	bool		valid = false;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	worker_step_begin();
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
@@ -213,8 +214,9 @@ settle_index(WorkerJob *job, Migration *m, IndexStmt *stmt)
 			valid = ((Form_pg_index) GETSTRUCT(tup))->indisvalid;
 			ReleaseSysCache(tup);
 		}
-		name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(index)),
-										  stmt->idxname);
+		name = MemoryContextStrdup(cxt,
+								   quote_qualified_identifier(get_namespace_name(get_rel_namespace(index)),
+															  stmt->idxname));
 	}
 	worker_step_end();
 	if (name != NULL && !valid)
@@ -327,12 +329,15 @@ worker_exec_migration(WorkerJob *job, PlannedApply *pa)
 	WorkerProgress progress;
 	MigrationErrorContext ctx;
 	IdentitySwitch sw;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	worker_step_begin();
-	worker_catalog_progress(m, script->nstatements, &progress);
+	worker_catalog_progress(m, script->nstatements, &progress, cxt);
 	if (progress.states[0] == '\0')
 	{
 		progress.restore_lsn = migrate_restore_point(m->version, &progress.restore_point);
+		if (progress.restore_point != NULL)
+			progress.restore_point = MemoryContextStrdup(cxt, progress.restore_point);
 		progress.started_at = GetCurrentTimestamp();
 		worker_catalog_mark(job, m, 0, "started", progress.restore_point,
 							progress.restore_lsn);

@@ -55,10 +55,19 @@ worker_job_init(void)
 	worker_userid = GetUserId();
 }
 
-/* Start a transaction for a step of the job, connected to SPI */
+/* The memory context of the code around a step, given back at its end */
+static MemoryContext step_cxt = NULL;
+
+/*
+ * Start a transaction for a step of the job, connected to SPI.  Inside it,
+ * SPI's procedure context is current (and every SPI call makes it current
+ * again): what must outlive the step is allocated in the context that was
+ * current before the step, explicitly.
+ */
 void
 worker_step_begin(void)
 {
+	step_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
@@ -72,6 +81,7 @@ worker_step_end(void)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(step_cxt);
 }
 
 /*
@@ -170,8 +180,20 @@ run_unit(WorkerJob *job)
 									((PlannedApply *) linitial(unit))->m->label));
 	if (last->top_level)
 	{
-		worker_catalog_job_progress(job, last->m->version, 0);
+		Migration  *m = last->m;	/* of job->source, which outlives the step */
+
+		worker_catalog_job_progress(job, m->version, 0);
 		worker_step_end();
+
+		/* the plan was made in the step's memory: parse it again in ours */
+		last = palloc0(sizeof(PlannedApply));
+		last->m = m;
+		last->top_level = true;
+		last->up = migrate_script_parse(m->label, m->up_file, m->up_sql,
+										MIGRATE_SCRIPT_TOP_LEVEL);
+		if (m->verify_sql != NULL)
+			last->verify = migrate_script_parse(m->label, m->verify_file,
+												m->verify_sql, MIGRATE_SCRIPT_VERIFY);
 		worker_exec_migration(job, last);
 		return true;
 	}
@@ -191,12 +213,13 @@ run_unit(WorkerJob *job)
  * committed on its own), and record and log the failure.
  */
 static void
-job_failed(WorkerJob *job, ErrorData *edata)
+job_failed(WorkerJob *job, ErrorData *edata, MemoryContext cxt)
 {
 	disable_timeout(STATEMENT_TIMEOUT, false);
 	AbortCurrentTransaction();
 	PortalErrorCleanup();
 	SetUserIdAndSecContext(worker_userid, 0);
+	MemoryContextSwitchTo(cxt);
 
 	ereport(WARNING,
 			(errcode(edata->sqlerrcode),
@@ -241,7 +264,7 @@ worker_job_run(WorkerJob *job)
 		MemoryContextSwitchTo(job_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
-		job_failed(job, edata);
+		job_failed(job, edata, job_cxt);
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);

@@ -63,7 +63,7 @@ worker_submit(MigrationSource *source, bool batch, const char *target,
 		PlannedApply *pa = lfirst(lc);
 
 		if (pa->top_level)
-			(void) worker_catalog_progress(pa->m, pa->up->nstatements, NULL);
+			worker_catalog_progress(pa->m, pa->up->nstatements, NULL, NULL);
 	}
 
 	/* nothing would ever run the job */
