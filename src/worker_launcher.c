@@ -234,6 +234,26 @@ worker_running(LauncherEntry *entry)
 	return false;
 }
 
+/* names without repeats: a database named twice gets one worker */
+static List *
+unique_names(List *names)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		ListCell   *rc;
+		bool		seen = false;
+
+		foreach(rc, result)
+			seen = seen || strcmp(lfirst(rc), lfirst(lc)) == 0;
+		if (!seen)
+			result = lappend(result, lfirst(lc));
+	}
+	return result;
+}
+
 /*
  * Bring the workers in line with dbops.databases: stop those of databases
  * no longer named or paused, start those that should run and do not.
@@ -248,6 +268,7 @@ sync_workers(void)
 	ListCell   *lc;
 
 	(void) SplitIdentifierString(copy, ',', &names);
+	names = unique_names(names);
 	worker_shmem_set_databases(names);
 
 	/* entries in the order of the setting; the others are stopped */

@@ -19,7 +19,7 @@ my $node = PostgreSQL::Test::Cluster->new('worker');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'dbops'
-dbops.databases = 'postgres, app, gone'
+dbops.databases = 'postgres, app, gone, app'
 restart_after_crash = on
 });
 $node->start;
