@@ -92,16 +92,28 @@ on_drift_arg(FunctionCallInfo fcinfo, int argno)
 	return DBOPS_DRIFT_WARN;	/* keep compiler quiet */
 }
 
+/*
+ * The limits of apply_migrations and submit_migrations: the settings, or
+ * their arguments lock_timeout (5) and lock_retries (6)
+ */
+static void
+limits_args(FunctionCallInfo fcinfo, MigrationLimits *limits)
+{
+	int			lock_retries = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
+
+	migrate_limits_init(limits,
+						PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5),
+						PG_ARGISNULL(6) ? NULL : &lock_retries);
+}
+
 static Datum
 apply_common(FunctionCallInfo fcinfo, bool is_dir)
 {
 	MigrationSource *source;
 	MigrationLimits limits;
-	int			lock_retries = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
 	DbopsDriftPolicy on_drift = on_drift_arg(fcinfo, 4);
-	migrate_limits_init(&limits,
-						PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5),
-						PG_ARGISNULL(6) ? NULL : &lock_retries);
+
+	limits_args(fcinfo, &limits);
 	source = source_arg(fcinfo, is_dir);
 
 	migrate_apply(fcinfo, source,
@@ -255,7 +267,6 @@ submit_common(FunctionCallInfo fcinfo, bool is_dir)
 	const char *commit = optional_text_arg(fcinfo, 1);
 	MigrationSource *source;
 	MigrationLimits limits;
-	int			lock_retries = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
 	DbopsDriftPolicy on_drift = on_drift_arg(fcinfo, 4);
 	bool		batch = false;
 
@@ -266,9 +277,7 @@ submit_common(FunctionCallInfo fcinfo, bool is_dir)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for commit: \"%s\"", commit),
 				 errhint("Valid values are \"migration\" and \"batch\".")));
-	migrate_limits_init(&limits,
-						PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5),
-						PG_ARGISNULL(6) ? NULL : &lock_retries);
+	limits_args(fcinfo, &limits);
 	source = source_arg(fcinfo, is_dir);
 	PG_RETURN_INT64(worker_submit(source, batch, optional_text_arg(fcinfo, 2),
 								  optional_bool_arg(fcinfo, 3), on_drift,
