@@ -43,7 +43,6 @@ typedef struct WorkerJob
 	char	   *search_path;	/* the submitter's, for the migrations */
 	MigrationLimits limits;
 	MigrationSource *source;
-	int			attempts;		/* starts so far, this one included */
 } WorkerJob;
 
 /* Settings (worker_launcher.c) */

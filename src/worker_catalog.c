@@ -225,7 +225,7 @@ worker_catalog_next_job(MemoryContext ctx)
 	migrate_catalog_exec(&plan,
 						 "SELECT id, commit_mode OPERATOR(pg_catalog.=) 'batch', submitter, "
 						 "submitted_by::pg_catalog.text, target_version, allow_out_of_order, search_path, "
-						 "lock_timeout_ms, lock_retries, statement_timeout_ms, attempts "
+						 "lock_timeout_ms, lock_retries, statement_timeout_ms "
 						 "FROM dbops.migration_jobs "
 						 "WHERE state OPERATOR(pg_catalog.=) ANY ('{running,queued}') "
 						 "ORDER BY state OPERATOR(pg_catalog.=) 'queued', id LIMIT 1",
@@ -245,7 +245,6 @@ worker_catalog_next_job(MemoryContext ctx)
 	job->limits.lock_timeout_ms = DatumGetInt32(get_datum(0, 8, &isnull));
 	job->limits.lock_retries = DatumGetInt32(get_datum(0, 9, &isnull));
 	job->limits.statement_timeout_ms = DatumGetInt32(get_datum(0, 10, &isnull));
-	job->attempts = DatumGetInt32(get_datum(0, 11, &isnull)) + 1;
 	job->source = job_source(job->id, ctx);
 	MemoryContextSwitchTo(oldcxt);
 	return job;
