@@ -156,6 +156,8 @@ typedef struct MigrationStep
 	void	   *item;			/* what the command's run function needs */
 	int64		duration_us;	/* how long it took, once it ran */
 	XLogRecPtr	restore_lsn;	/* apply: its restore point, if written */
+	/* how messages name it; NULL: 'migration "<label>"' */
+	const char *description;
 } MigrationStep;
 
 
