@@ -249,7 +249,8 @@ $node->safe_psql('client_metadata', "SELECT dbops.drop_permission('items', 'clie
 ($rc, $out, $err) = dbops('metadata', 'diff', "$tmp/metadata.json", '-d', $db);
 is($rc, 0, 'diff after a change') or diag($err);
 is_deeply(eval { $json->decode($out) }->{changes},
-	[ { change => 'create', schema => 'public', table => 'items', role => 'client_reader', action => 'select' } ],
+	[ { change => 'create', schema => 'public', table => 'items', role => 'client_reader', action => 'select',
+		grant => 'SELECT (id, name)', policy => 'dbops_select_client_reader' } ],
 	'diff: the permission dropped since would be made again');
 is($node->safe_psql('client_metadata', 'SELECT count(*) FROM dbops.metadata_permissions'), '0',
 	'diff changed nothing');
