@@ -12,6 +12,9 @@
  * and runs the internal function dbops_internal.X_impl(caller, args), which
  * checks the caller's rights on every table it touches and then writes the
  * catalog.  Schema dbops_internal is usable by the extension owner only.
+ * Around every call, roles renamed since the last one are carried into the
+ * catalog, and the bindings the DDL event triggers read are rebuilt
+ * (sql/install/26_metadata_follow.sql).
  *
  * src/metadata_entry.c
  *
@@ -86,6 +89,9 @@ metadata_run_impl(FunctionCallInfo fcinfo, Datum *args, bool *argnulls)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* roles renamed since (no event trigger tells), then the call */
+	if (SPI_execute("SELECT dbops_internal.metadata_follow_roles()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not follow renamed roles");
 	if (SPI_execute_with_args(sql.data, nargs + 1, argtypes, values, nulls,
 							  false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "internal metadata function %s did not return a row", sql.data);
@@ -99,6 +105,9 @@ metadata_run_impl(FunctionCallInfo fcinfo, Datum *args, bool *argnulls)
 		if (!isnull)
 			result = SPI_datumTransfer(result, typbyval, typlen);
 	}
+	/* the names the DDL event triggers look for, as the catalog now has them */
+	if (SPI_execute("SELECT dbops_internal.metadata_bind()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not bind the metadata catalog");
 	SPI_finish();
 
 	identity_restore(&sw);
