@@ -155,21 +155,21 @@ name_list_array(const char *setting)
 }
 
 /*
- * The queries of one event trigger, prepared once per backend: record
- * lists the event's commands into dbops.ddl_log ($1..$7: role, statement,
- * migration, ignored schemas, ignored commands, commands without text,
- * command tag); touched says whether the event renamed or dropped what
- * metadata names.
+ * The query of one event trigger, prepared once per backend: it lists the
+ * event's commands into dbops.ddl_log ($1..$7: role, statement, migration,
+ * ignored schemas, ignored commands, commands without text, command tag)
+ * and returns whether the event renamed or dropped what metadata names.
+ * One statement, because it runs for every DDL command of every migration.
  */
-typedef struct DdlLogQueries
+typedef struct DdlLogQuery
 {
-	const char *record;
-	const char *touched;
-	SPIPlanPtr	record_plan;
-	SPIPlanPtr	touched_plan;
-} DdlLogQueries;
+	const char *record;			/* the INSERT */
+	const char *touched;		/* the SELECT of a boolean */
+	SPIPlanPtr	plan;			/* both */
+	SPIPlanPtr	record_plan;	/* the INSERT alone */
+} DdlLogQuery;
 
-static DdlLogQueries command_end_queries = {
+static DdlLogQuery command_end_query = {
 	"INSERT INTO dbops.ddl_log (role_name, command_tag, object_type, object_identity, "
 	"statement, migration_version) "
 	"SELECT $1, c.command_tag, c.object_type, c.object_identity, "
@@ -192,7 +192,7 @@ static DdlLogQueries command_end_queries = {
 	"ELSE a.attname IS DISTINCT FROM b.object_name END)"
 };
 
-static DdlLogQueries sql_drop_queries = {
+static DdlLogQuery sql_drop_query = {
 	"INSERT INTO dbops.ddl_log (role_name, command_tag, object_type, object_identity, "
 	"statement, migration_version) "
 	"SELECT $1, $7, d.object_type, d.object_identity, "
@@ -208,13 +208,18 @@ static DdlLogQueries sql_drop_queries = {
 	"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass)"
 };
 
-/* The plan of query, prepared and kept on first use */
+/* A plan of q (with touched or not), prepared and kept on first use */
 static SPIPlanPtr
-ddl_log_plan(SPIPlanPtr *plan, const char *query, int nargs, Oid *argtypes)
+ddl_log_plan(DdlLogQuery *q, bool touched, Oid *argtypes)
 {
+	SPIPlanPtr *plan = touched ? &q->plan : &q->record_plan;
+
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(query, nargs, argtypes);
+		char	   *query = touched ?
+			psprintf("WITH recorded AS (%s RETURNING 1) %s", q->record, q->touched) :
+			psprintf("WITH recorded AS (%s RETURNING 1) SELECT false", q->record);
+		SPIPlanPtr	p = SPI_prepare(query, 7, argtypes);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "could not prepare \"%s\": %s", query,
@@ -227,10 +232,10 @@ ddl_log_plan(SPIPlanPtr *plan, const char *query, int nargs, Oid *argtypes)
 /*
  * Record the commands of the current event (tag: its command tag) as the
  * extension owner; then, when the event renamed or dropped what metadata
- * names, let the metadata follow.
+ * names (may_touch: it is a command that can), let the metadata follow.
  */
 static void
-ddl_log_record(DdlLogQueries *q, const char *tag)
+ddl_log_record(DdlLogQuery *q, const char *tag, bool may_touch)
 {
 	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID, TEXTOID};
@@ -263,13 +268,10 @@ ddl_log_record(DdlLogQueries *q, const char *tag)
 	identity_become_trusted(identity_extension_owner(), &sw);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_plan(ddl_log_plan(&q->record_plan, q->record, 7, argtypes),
-						 values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record DDL in dbops.ddl_log");
 	/* not read-only: the snapshot must see what the command just did */
-	if (SPI_execute_plan(ddl_log_plan(&q->touched_plan, q->touched, 0, NULL),
-						 NULL, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read dbops_internal.metadata_bindings");
+	if (SPI_execute_plan(ddl_log_plan(q, may_touch, argtypes), values, nulls, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not record DDL in dbops.ddl_log");
 	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
 		SPI_execute("SELECT dbops_internal.metadata_follow()", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not carry DDL into the dbops metadata catalog");
@@ -284,6 +286,8 @@ ddl_log_record(DdlLogQueries *q, const char *tag)
 Datum
 dbops_ddl_command_end(PG_FUNCTION_ARGS)
 {
+	const char *tag;
+
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -291,8 +295,9 @@ dbops_ddl_command_end(PG_FUNCTION_ARGS)
 						"dbops_internal.ddl_command_end")));
 	if (creating_extension || ddl_is_dbops_own())
 		PG_RETURN_VOID();
-	ddl_log_record(&command_end_queries,
-				   GetCommandTagName(((EventTriggerData *) fcinfo->context)->tag));
+	tag = GetCommandTagName(((EventTriggerData *) fcinfo->context)->tag);
+	/* only an ALTER renames a table, a view or a column */
+	ddl_log_record(&command_end_query, tag, strncmp(tag, "ALTER ", 6) == 0);
 	PG_RETURN_VOID();
 }
 
@@ -315,6 +320,6 @@ dbops_sql_drop(PG_FUNCTION_ARGS)
 	/* DROP EXTENSION dbops drops the log itself */
 	if (creating_extension || trigdata->tag == CMDTAG_DROP_EXTENSION || ddl_is_dbops_own())
 		PG_RETURN_VOID();
-	ddl_log_record(&sql_drop_queries, GetCommandTagName(trigdata->tag));
+	ddl_log_record(&sql_drop_query, GetCommandTagName(trigdata->tag), true);
 	PG_RETURN_VOID();
 }
