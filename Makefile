@@ -13,6 +13,8 @@ MODULE_big = dbops
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 PGFILEDESC = "dbops - migrations, metadata and archiving for PostgreSQL"
 PG_CPPFLAGS = -Isrc -DDBOPS_VERSION=\"$(EXTVERSION)\"
+# libyaml reads Hasura metadata directories (src/metadata_yaml.c)
+SHLIB_LINK = -lyaml
 # objects are rebuilt when a header they include changes (PGXS tracks none)
 PG_CFLAGS = -MMD -MP
 EXTRA_CLEAN_DEPS = $(OBJS:.o=.d)

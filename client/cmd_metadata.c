@@ -11,13 +11,18 @@
  *				import would change (tables, permissions) and its
  *				problems, changing nothing
  *
- * FILE "-" is standard input or output.  The output is JSON either way.
+ * FILE "-" is standard input or output.  For import and diff, FILE may be a
+ * Hasura metadata directory (or the project holding it): its files are sent
+ * as a map and the server reads them (dbops.read_metadata_dir).  The output
+ * is JSON either way.
  *
  * client/cmd_metadata.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
+
+#include <sys/stat.h>
 
 #include "client.h"
 #include "common/logging.h"
@@ -27,18 +32,23 @@ typedef struct MetadataCommand
 {
 	const char *name;
 	const char *summary;
-	const char *sql;			/* $1: the document, for import and diff */
+	/* the query; import and diff put the document where %s is */
+	const char *sql;
 } MetadataCommand;
 
 static const MetadataCommand commands[] = {
 	{"export", "write the metadata document of the database to FILE",
 	"SELECT pg_catalog.jsonb_pretty(dbops.export_metadata())"},
-	{"import", "replace the metadata of the database with the document in FILE",
-	"SELECT pg_catalog.jsonb_pretty(dbops.import_metadata($1::jsonb)::jsonb)"},
+	{"import", "make the metadata of the database the document in FILE",
+	"SELECT pg_catalog.jsonb_pretty(dbops.import_metadata(%s)::jsonb)"},
 	{"diff", "list what importing FILE would change, changing nothing",
-	"SELECT pg_catalog.jsonb_pretty(dbops.import_metadata($1::jsonb, dry_run => true)::jsonb)"},
+	"SELECT pg_catalog.jsonb_pretty(dbops.import_metadata(%s, dry_run => true)::jsonb)"},
 	{NULL}
 };
+
+/* The document parameter $1 is: a file's JSON, or a directory's files */
+#define DOC_FROM_FILE "$1::jsonb"
+#define DOC_FROM_DIR "dbops.read_metadata_dir($1::jsonb)"
 
 void
 dbops_metadata_help(const char *progname)
@@ -48,7 +58,9 @@ dbops_metadata_help(const char *progname)
 	printf("Usage:\n  %s metadata COMMAND FILE [OPTION]...\n\nCommands:\n", progname);
 	for (const MetadataCommand *c = commands; c->name; c++)
 		printf("  %-7s %s\n", c->name, c->summary);
-	printf("\nFILE \"-\" is standard input or output.  Output is JSON.\n\nOptions:\n");
+	printf("\nFILE \"-\" is standard input or output.  For import and diff, FILE may\n"
+		   "be a Hasura metadata directory (\"hasura metadata export\" writes one) or\n"
+		   "the project directory that holds it.  Output is JSON.\n\nOptions:\n");
 	printf("  -d, --dbname=CONNSTR       database name or connection string (no password)\n");
 	printf("      --help                 show this help, then exit\n");
 }
@@ -65,6 +77,8 @@ dbops_metadata(int argc, char **argv, const char *progname)
 	DbopsArgs	a;
 	PQExpBuffer doc = NULL;
 	const char *values[1] = {NULL};
+	const char *sql = NULL;
+	struct stat st;
 	PGconn	   *conn;
 	PGresult   *res;
 	int			rc = DBOPS_EXIT_OK;
@@ -120,14 +134,18 @@ dbops_metadata(int argc, char **argv, const char *progname)
 
 	if (strcmp(cmd->name, "export") != 0)
 	{
+		bool		is_dir = stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode);
+
 		doc = createPQExpBuffer();
-		if (!dbops_read_file(argv[optind], doc))
+		if (!(is_dir ? dbops_read_dir_map(argv[optind], doc) :
+			  dbops_read_file(argv[optind], doc)))
 			return DBOPS_EXIT_USAGE;
 		values[0] = doc->data;
+		sql = psprintf(cmd->sql, is_dir ? DOC_FROM_DIR : DOC_FROM_FILE);
 	}
 	if ((conn = dbops_connect(&a, &rc)) == NULL)
 		return rc;
-	res = dbops_query(conn, cmd->sql, doc ? 1 : 0, values, &rc);
+	res = dbops_query(conn, sql ? sql : cmd->sql, doc ? 1 : 0, values, &rc);
 	if (res != NULL)
 	{
 		/* one export is byte for byte the next: with a final newline */

@@ -3,7 +3,8 @@
  * ddl_log.c
  *		DDL capture: the event triggers that record every DDL command in
  *		dbops.ddl_log, so that schema drift (DDL made outside migrations) can
- *		be listed and refused.
+ *		be listed and refused, and that carry renames and drops of tracked
+ *		tables and columns into the metadata catalog.
  *
  * Each command is recorded in its own transaction, with the role that ran
  * it, its tag, the object's identity and the statement text, and with the
@@ -17,7 +18,10 @@
  * carry passwords.
  *
  * The log is written as the extension owner (the caller may not write it);
- * only dbops_admin reads it.
+ * only dbops_admin reads it.  When a command renamed or dropped a table,
+ * view or column that metadata names (dbops_internal.metadata_bindings),
+ * dbops_internal.metadata_follow() runs too, as the owner, in the same
+ * transaction (sql/install/26_metadata_follow.sql).
  *
  * src/ddl_log.c
  *
@@ -151,20 +155,97 @@ name_list_array(const char *setting)
 }
 
 /*
- * Record the commands of the current event, listed by query (whose $1..$6
- * are: role, statement, migration, ignored schemas, ignored commands,
- * commands without text), as the extension owner.
+ * The query of one event trigger, prepared once per backend: it lists the
+ * event's commands into dbops.ddl_log ($1..$7: role, statement, migration,
+ * ignored schemas, ignored commands, commands without text, command tag)
+ * and returns whether the event renamed or dropped what metadata names.
+ * One statement, because it runs for every DDL command of every migration.
+ */
+typedef struct DdlLogQuery
+{
+	const char *record;			/* the INSERT */
+	const char *touched;		/* the SELECT of a boolean */
+	SPIPlanPtr	plan;			/* both */
+	SPIPlanPtr	record_plan;	/* the INSERT alone */
+} DdlLogQuery;
+
+static DdlLogQuery command_end_query = {
+	"INSERT INTO dbops.ddl_log (role_name, command_tag, object_type, object_identity, "
+	"statement, migration_version) "
+	"SELECT $1, c.command_tag, c.object_type, c.object_identity, "
+	"CASE WHEN c.command_tag <> ALL ($6) THEN $2 END, $3 "
+	"FROM pg_catalog.pg_event_trigger_ddl_commands() c "
+	"WHERE NOT c.in_extension "
+	"AND coalesce(c.schema_name <> ALL ($4), true) "
+	"AND c.command_tag <> ALL ($5) "
+	"AND coalesce(c.schema_name !~ '^pg_(toast_)?temp(_|$)', true)",
+	/* a tracked table, view or column whose name changed */
+	"SELECT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands() c "
+	"JOIN dbops_internal.metadata_bindings b ON b.relid OPERATOR(pg_catalog.=) c.objid "
+	"JOIN pg_catalog.pg_class cl ON cl.oid OPERATOR(pg_catalog.=) b.relid "
+	"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) cl.relnamespace "
+	"LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) b.relid "
+	"AND a.attnum OPERATOR(pg_catalog.=) b.attnum "
+	"WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+	"AND CASE WHEN b.attnum OPERATOR(pg_catalog.=) 0 "
+	"THEN (cl.relname, n.nspname) IS DISTINCT FROM (b.object_name, b.schema_name) "
+	"ELSE a.attname IS DISTINCT FROM b.object_name END)"
+};
+
+static DdlLogQuery sql_drop_query = {
+	"INSERT INTO dbops.ddl_log (role_name, command_tag, object_type, object_identity, "
+	"statement, migration_version) "
+	"SELECT $1, $7, d.object_type, d.object_identity, "
+	"CASE WHEN $7 <> ALL ($6) THEN $2 END, $3 "
+	"FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+	"WHERE (d.original OR d.normal) AND NOT d.is_temporary "
+	"AND coalesce(d.schema_name <> ALL ($4), true) "
+	"AND $7 <> ALL ($5)",
+	/* a tracked table, view or column dropped */
+	"SELECT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+	"JOIN dbops_internal.metadata_bindings b ON b.relid OPERATOR(pg_catalog.=) d.objid "
+	"AND b.attnum OPERATOR(pg_catalog.=) d.objsubid "
+	"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass)"
+};
+
+/* A plan of q (with touched or not), prepared and kept on first use */
+static SPIPlanPtr
+ddl_log_plan(DdlLogQuery *q, bool touched, Oid *argtypes)
+{
+	SPIPlanPtr *plan = touched ? &q->plan : &q->record_plan;
+
+	if (*plan == NULL)
+	{
+		char	   *query = touched ?
+			psprintf("WITH recorded AS (%s RETURNING 1) %s", q->record, q->touched) :
+			psprintf("WITH recorded AS (%s RETURNING 1) SELECT false", q->record);
+		SPIPlanPtr	p = SPI_prepare(query, 7, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare \"%s\": %s", query,
+				 SPI_result_code_string(SPI_result));
+		*plan = p;
+	}
+	return *plan;
+}
+
+/*
+ * Record the commands of the current event (tag: its command tag) as the
+ * extension owner; then, when the event renamed or dropped what metadata
+ * names (may_touch: it is a command that can), let the metadata follow.
  */
 static void
-ddl_log_record(const char *query)
+ddl_log_record(DdlLogQuery *q, const char *tag, bool may_touch)
 {
-	Oid			argtypes[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	const char *statement = debug_query_string;
 	Datum	   *secret = palloc(sizeof(secret_commands) / sizeof(char *) * sizeof(Datum));
 	int			nsecret = 0;
 	IdentitySwitch sw;
+	bool		isnull;
 
 	values[0] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	if (statement == NULL || ddl_migration != NULL)
@@ -182,12 +263,18 @@ ddl_log_record(const char *query)
 		secret[nsecret++] = CStringGetTextDatum(*c);
 	values[5] = PointerGetDatum(construct_array(secret, nsecret, TEXTOID, -1, false,
 												TYPALIGN_INT));
+	values[6] = CStringGetTextDatum(tag);
 
 	identity_become_trusted(identity_extension_owner(), &sw);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(query, 6, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+	/* not read-only: the snapshot must see what the command just did */
+	if (SPI_execute_plan(ddl_log_plan(q, may_touch, argtypes), values, nulls, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
 		elog(ERROR, "could not record DDL in dbops.ddl_log");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+		SPI_execute("SELECT dbops_internal.metadata_follow()", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not carry DDL into the dbops metadata catalog");
 	SPI_finish();
 	identity_restore(&sw);
 }
@@ -199,6 +286,8 @@ ddl_log_record(const char *query)
 Datum
 dbops_ddl_command_end(PG_FUNCTION_ARGS)
 {
+	const char *tag;
+
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -206,15 +295,9 @@ dbops_ddl_command_end(PG_FUNCTION_ARGS)
 						"dbops_internal.ddl_command_end")));
 	if (creating_extension || ddl_is_dbops_own())
 		PG_RETURN_VOID();
-	ddl_log_record("INSERT INTO dbops.ddl_log (role_name, command_tag, object_type, object_identity, "
-				   "statement, migration_version) "
-				   "SELECT $1, c.command_tag, c.object_type, c.object_identity, "
-				   "CASE WHEN c.command_tag <> ALL ($6) THEN $2 END, $3 "
-				   "FROM pg_catalog.pg_event_trigger_ddl_commands() c "
-				   "WHERE NOT c.in_extension "
-				   "AND coalesce(c.schema_name <> ALL ($4), true) "
-				   "AND c.command_tag <> ALL ($5) "
-				   "AND coalesce(c.schema_name !~ '^pg_(toast_)?temp(_|$)', true)");
+	tag = GetCommandTagName(((EventTriggerData *) fcinfo->context)->tag);
+	/* only an ALTER renames a table, a view or a column */
+	ddl_log_record(&command_end_query, tag, strncmp(tag, "ALTER ", 6) == 0);
 	PG_RETURN_VOID();
 }
 
@@ -227,7 +310,6 @@ Datum
 dbops_sql_drop(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
-	StringInfoData query;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -238,19 +320,6 @@ dbops_sql_drop(PG_FUNCTION_ARGS)
 	/* DROP EXTENSION dbops drops the log itself */
 	if (creating_extension || trigdata->tag == CMDTAG_DROP_EXTENSION || ddl_is_dbops_own())
 		PG_RETURN_VOID();
-	initStringInfo(&query);
-	appendStringInfo(&query,
-					 "INSERT INTO dbops.ddl_log (role_name, command_tag, object_type, object_identity, "
-					 "statement, migration_version) "
-					 "SELECT $1, %s, d.object_type, d.object_identity, "
-					 "CASE WHEN %s <> ALL ($6) THEN $2 END, $3 "
-					 "FROM pg_catalog.pg_event_trigger_dropped_objects() d "
-					 "WHERE (d.original OR d.normal) AND NOT d.is_temporary "
-					 "AND coalesce(d.schema_name <> ALL ($4), true) "
-					 "AND %s <> ALL ($5)",
-					 quote_literal_cstr(GetCommandTagName(trigdata->tag)),
-					 quote_literal_cstr(GetCommandTagName(trigdata->tag)),
-					 quote_literal_cstr(GetCommandTagName(trigdata->tag)));
-	ddl_log_record(query.data);
+	ddl_log_record(&sql_drop_query, GetCommandTagName(trigdata->tag), true);
 	PG_RETURN_VOID();
 }

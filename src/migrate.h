@@ -27,6 +27,8 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
+#include "file_tree.h"
+
 /* Length of a hex SHA-256 digest, without the terminating zero */
 #define MIGRATE_CHECKSUM_LEN	64
 #define MIGRATE_CHECKSUM_ALGORITHM	"sha256"
@@ -157,6 +159,8 @@ typedef struct MigrationStep
 	void	   *item;			/* what the command's run function needs */
 	int64		duration_us;	/* how long it took, once it ran */
 	XLogRecPtr	restore_lsn;	/* apply: its restore point, if written */
+	/* how messages name it; NULL: 'migration "<label>"' */
+	const char *description;
 } MigrationStep;
 
 
@@ -229,44 +233,12 @@ extern void migrate_source_checksum(const char *data, size_t len, char *hex);
 extern Migration *migrate_source_find(MigrationSource *source,
 									  const char *version);
 
-/* What a path of a migrations directory names */
-typedef enum MigrationEntryKind
-{
-	MIGRATE_ENTRY_MISSING,
-	MIGRATE_ENTRY_FILE,
-	MIGRATE_ENTRY_DIR,
-	MIGRATE_ENTRY_OTHER			/* FIFO, device, socket */
-} MigrationEntryKind;
-
-/*
- * The files of a migrations directory, on the server or sent as a map
- * (migrate_tree.c).  Paths are relative to the directory, "" being the
- * directory itself, and are what messages name.
- */
-typedef struct MigrationTree MigrationTree;
-struct MigrationTree
-{
-	/* the names in directory dir, sorted, without those starting with "." */
-	List	   *(*list) (MigrationTree *tree, const char *dir);
-	MigrationEntryKind (*kind) (MigrationTree *tree, const char *path);
-	/* a file's text: valid in the database encoding, byte order mark skipped */
-	char	   *(*read) (MigrationTree *tree, const char *path);
-	/* what to add to the error about a name that fits no layout, or NULL */
-	const char *no_layout_hint;
-};
-
-/* migrate_tree.c */
-extern MigrationTree *migrate_tree_open_dir(const char *path);
-extern MigrationTree *migrate_tree_open_map(Jsonb *files);
-extern char *migrate_tree_path(const char *dir, const char *name);
-extern char *migrate_tree_read_optional(MigrationTree *tree, const char *path);
-
 /* migrate_dir.c: directory layouts (Hasura/Diesel, golang-migrate, Flyway) */
 extern MigrationSource *migrate_source_read_dir(const char *path);
 extern MigrationSource *migrate_source_read_map(Jsonb *files);
 
 /* migrate_sqitch.c */
-extern List *migrate_sqitch_read(MigrationTree *tree);
+extern List *migrate_sqitch_read(FileTree *tree);
 
 /* migrate_json.c */
 extern MigrationSource *migrate_source_read_json(Jsonb *doc);

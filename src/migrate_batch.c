@@ -227,6 +227,14 @@ backoff_wait(int ms)
 	}
 }
 
+/* How messages name step */
+static char *
+step_name(MigrationStep *step)
+{
+	return step->description ? pstrdup(step->description) :
+		psprintf("migration \"%s\"", step->label);
+}
+
 /*
  * Run every step, each in a memory context that is reset when it ends, so
  * what running one costs is not kept for the rest of the batch.  *current
@@ -249,7 +257,7 @@ run_steps(List *steps, MigrationStepRun run, const char *verb,
 		*current = step;
 		if (dbops_report_progress)
 			ereport(NOTICE,
-					(errmsg("%s migration \"%s\" (%d of %d)", verb, step->label,
+					(errmsg("%s %s (%d of %d)", verb, step_name(step),
 							foreach_current_index(lc) + 1, list_length(steps))));
 		run(step, limits);
 		MemoryContextSwitchTo(oldcxt);
@@ -331,8 +339,8 @@ migrate_batch_run(List *steps, MigrationStepRun run, const char *verb,
 			holders = describe_holders();
 			if (try > limits->lock_retries)
 			{
-				edata->message = psprintf("could not take the locks of migration \"%s\" in %d %s",
-										  failed->label, try,
+				edata->message = psprintf("could not take the locks of %s in %d %s",
+										  step_name(failed), try,
 										  try == 1 ? "try" : "tries");
 				edata->detail = psprintf("Each try waited %d ms for %s.%s%s The whole batch was rolled back.",
 										 limits->lock_timeout_ms, lock,
@@ -342,8 +350,8 @@ migrate_batch_run(List *steps, MigrationStepRun run, const char *verb,
 			}
 			wait = backoff_ms(try + 1);
 			ereport(NOTICE,
-					(errmsg("migration \"%s\" waited %d ms for %s",
-							failed->label, limits->lock_timeout_ms, lock),
+					(errmsg("%s waited %d ms for %s",
+							step_name(failed), limits->lock_timeout_ms, lock),
 					 errdetail("%s%sThe batch was rolled back; try %d of %d starts in %d ms.",
 							   holders ? holders : "", holders ? " " : "",
 							   try + 1, limits->lock_retries + 1, wait)));

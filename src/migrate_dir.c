@@ -24,9 +24,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_authid.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 
 #include "migrate.h"
 
@@ -55,11 +52,11 @@ has_name(List *names, const char *name)
 	return false;
 }
 
-static void no_layout(MigrationTree *tree, const char *display,
+static void no_layout(FileTree *tree, const char *display,
 					  bool in_migration_dir) pg_attribute_noreturn();
 
 static void
-no_layout(MigrationTree *tree, const char *display, bool in_migration_dir)
+no_layout(FileTree *tree, const char *display, bool in_migration_dir)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -154,7 +151,7 @@ is_diesel_version(const char *version)
 
 /* A Hasura or Diesel migration: directory <version>_<name> */
 static Migration *
-read_migration_dir(MigrationTree *tree, const char *dirname)
+read_migration_dir(FileTree *tree, const char *dirname)
 {
 	char	   *version;
 	char	   *name;
@@ -172,7 +169,7 @@ read_migration_dir(MigrationTree *tree, const char *dirname)
 
 		if (strcmp(f, "up.sql") != 0 && strcmp(f, "down.sql") != 0 &&
 			strcmp(f, "verify.sql") != 0 && strcmp(f, "metadata.toml") != 0)
-			no_layout(tree, migrate_tree_path(dirname, f), true);
+			no_layout(tree, file_tree_path(dirname, f), true);
 	}
 	if (!has_name(files, "up.sql"))
 		ereport(ERROR,
@@ -180,17 +177,17 @@ read_migration_dir(MigrationTree *tree, const char *dirname)
 				 errmsg("migration directory \"%s\" has no up.sql", dirname)));
 
 	m = migrate_source_new(version, name, dirname,
-						   tree->read(tree, migrate_tree_path(dirname, "up.sql")),
+						   tree->read(tree, file_tree_path(dirname, "up.sql")),
 						   "up.sql");
 	m->layout = is_diesel_version(version) ? "diesel" : "hasura";
 	m->down_file = "down.sql";
 	if (has_name(files, "down.sql"))
-		m->down_sql = tree->read(tree, migrate_tree_path(dirname, "down.sql"));
+		m->down_sql = tree->read(tree, file_tree_path(dirname, "down.sql"));
 	m->verify_file = "verify.sql";
 	if (has_name(files, "verify.sql"))
-		m->verify_sql = tree->read(tree, migrate_tree_path(dirname, "verify.sql"));
+		m->verify_sql = tree->read(tree, file_tree_path(dirname, "verify.sql"));
 	if (has_name(files, "metadata.toml") &&
-		config_sets_false(tree->read(tree, migrate_tree_path(dirname, "metadata.toml")),
+		config_sets_false(tree->read(tree, file_tree_path(dirname, "metadata.toml")),
 						  "run_in_transaction"))
 		m->no_transaction = "Its metadata.toml sets run_in_transaction = false.";
 	return m;
@@ -251,7 +248,7 @@ flyway_name(const char *file, bool *up, char **version, char **name)
  * configuration is kept in *companions until every up script is known.
  */
 static void
-read_migration_file(MigrationTree *tree, const char *file, List **ups,
+read_migration_file(FileTree *tree, const char *file, List **ups,
 					List **companions)
 {
 	char	   *stem;
@@ -349,7 +346,7 @@ attach_companions(List *ups, List *companions)
 
 /* Read the migrations of a directory, whichever side read its files */
 static MigrationSource *
-read_tree(MigrationTree *tree)
+read_tree(FileTree *tree)
 {
 	List	   *names = tree->list(tree, "");
 	List	   *ups = NIL;
@@ -365,10 +362,10 @@ read_tree(MigrationTree *tree)
 
 		switch (tree->kind(tree, name))
 		{
-			case MIGRATE_ENTRY_DIR:
+			case FILE_ENTRY_DIR:
 				ups = lappend(ups, read_migration_dir(tree, name));
 				break;
-			case MIGRATE_ENTRY_FILE:
+			case FILE_ENTRY_FILE:
 				read_migration_file(tree, name, &ups, &companions);
 				break;
 			default:
@@ -379,28 +376,19 @@ read_tree(MigrationTree *tree)
 	return migrate_source_from_list(ups);
 }
 
-/*
- * Read the migrations in directory path on the server.  Reading server
- * files is reserved to superusers and members of pg_read_server_files, as
- * for pg_read_file().
- */
+/* Read the migrations in directory path on the server */
 MigrationSource *
 migrate_source_read_dir(const char *path)
 {
-	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read migrations directory \"%s\"", path),
-				 errdetail("Only superusers and roles with privileges of pg_read_server_files may read server-side directories."),
-				 path[0] == '[' ?
-				 errhint("To pass migrations as a document, cast the argument to jsonb.") :
-				 errhint("Pass the migrations as a jsonb document instead.")));
-	return read_tree(migrate_tree_open_dir(path));
+	return read_tree(file_tree_open_dir(path, &file_tree_migrations,
+										path[0] == '[' || path[0] == '{' ?
+										"To pass a document or a map of files, cast the argument to jsonb." :
+										"Pass the migrations as a jsonb document or a map of files instead."));
 }
 
 /* Read the migrations of a directory a client sent as a map of its files */
 MigrationSource *
 migrate_source_read_map(Jsonb *files)
 {
-	return read_tree(migrate_tree_open_map(files));
+	return read_tree(file_tree_open_map(files, &file_tree_migrations));
 }

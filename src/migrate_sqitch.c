@@ -41,7 +41,7 @@ first_word(const char *line)
 
 /* The changes of sqitch.plan, in plan order, with the tag after each */
 static List *
-read_plan(MigrationTree *tree)
+read_plan(FileTree *tree)
 {
 	char	   *plan = tree->read(tree, "sqitch.plan");
 	List	   *changes = NIL;
@@ -92,7 +92,7 @@ reworked_later(List *changes, int index)
 
 /* Read the Sqitch project of a directory into a list of migrations */
 List *
-migrate_sqitch_read(MigrationTree *tree)
+migrate_sqitch_read(FileTree *tree)
 {
 	List	   *changes = read_plan(tree);
 	List	   *migrations = NIL;
@@ -120,9 +120,9 @@ migrate_sqitch_read(MigrationTree *tree)
 							   file);
 		m->layout = "sqitch";
 		m->down_file = psprintf("revert/%s.sql", script);
-		m->down_sql = migrate_tree_read_optional(tree, m->down_file);
+		m->down_sql = file_tree_read_optional(tree, m->down_file);
 		m->verify_file = psprintf("verify/%s.sql", script);
-		m->verify_sql = migrate_tree_read_optional(tree, m->verify_file);
+		m->verify_sql = file_tree_read_optional(tree, m->verify_file);
 		migrations = lappend(migrations, m);
 	}
 	return migrations;

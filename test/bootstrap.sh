@@ -11,8 +11,8 @@ mode=${1:-test}
 here=$(cd "$(dirname "$0")" && pwd)
 
 # Build and run dbops at all (the demo needs nothing more); libpq-dev for
-# the dbops client.
-pkgs="postgresql-15 postgresql-server-dev-15 make gcc libc6-dev libpq-dev
+# the dbops client, libyaml-dev for Hasura metadata directories.
+pkgs="postgresql-15 postgresql-server-dev-15 make gcc libc6-dev libpq-dev libyaml-dev
       libcurl4-openssl-dev libssl-dev libzstd-dev zstd curl ca-certificates iproute2"
 npm_needed=no
 case "$mode" in

@@ -195,17 +195,30 @@ FROM (SELECT step, change, table_schema, table_name, NULL::name AS role_name, NU
 ORDER BY step, table_schema COLLATE "C", table_name COLLATE "C", role_name COLLATE "C", action
 $$;
 
--- a plan as the dry run shows it
+/*
+ * A plan as the dry run shows it.  A permission's change names the
+ * privilege dbops_grantor revokes (all of it, on the table and its
+ * columns) and grants, and the policy it drops or creates (none on views).
+ */
 CREATE FUNCTION dbops_internal.metadata_plan_json(plan dbops_internal.metadata_change[])
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('change', c.change,
 			'schema', c.table_schema, 'table', c.table_name, 'role', c.role_name,
-			'action', c.action, 'detail', c.detail)) ORDER BY i), '[]')
+			'action', c.action, 'detail', c.detail,
+			'revoke', CASE WHEN c.change IN ('drop', 'replace') THEN upper(c.action) END,
+			'grant', CASE WHEN c.change IN ('create', 'replace') THEN upper(c.action)
+				|| CASE WHEN c.action <> 'delete' AND (c.permission).columns IS NOT NULL
+					THEN ' (' || (SELECT string_agg(quote_ident(col), ', ')
+								  FROM unnest((c.permission).columns) col) || ')' ELSE '' END END,
+			'policy', CASE WHEN c.role_name IS NOT NULL AND cl.relkind IS DISTINCT FROM 'v'
+				THEN dbops_internal.metadata_policy_name(c.action, c.role_name) END))
+		ORDER BY i), '[]')
 	FROM unnest(plan) WITH ORDINALITY c(change, table_schema, table_name, role_name, action, detail,
 										permission, fingerprint, i)
+	LEFT JOIN pg_catalog.pg_class cl ON cl.oid = to_regclass(format('%I.%I', c.table_schema, c.table_name))
 $$;
 
 /*

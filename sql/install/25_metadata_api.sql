@@ -467,6 +467,24 @@ COMMENT ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], b
 REVOKE ALL ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) TO dbops_admin;
 
+CREATE FUNCTION dbops.read_metadata_dir(source_dir text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'dbops_read_metadata_dir'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION dbops.read_metadata_dir(text) IS 'a Hasura metadata directory on the server (config version 2 or 3, or the project holding it) as the document Hasura would export';
+REVOKE ALL ON FUNCTION dbops.read_metadata_dir(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.read_metadata_dir(text) TO dbops_admin;
+
+CREATE FUNCTION dbops.read_metadata_dir(files jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'dbops_read_metadata_map'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION dbops.read_metadata_dir(jsonb) IS 'a Hasura metadata directory sent as a map of relative path to base64 content, as the document Hasura would export';
+REVOKE ALL ON FUNCTION dbops.read_metadata_dir(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.read_metadata_dir(jsonb) TO dbops_admin;
+
 CREATE FUNCTION dbops.reset_metadata()
 RETURNS void
 AS 'MODULE_PATHNAME', 'dbops_metadata_as_owner'

@@ -249,10 +249,33 @@ $node->safe_psql('client_metadata', "SELECT dbops.drop_permission('items', 'clie
 ($rc, $out, $err) = dbops('metadata', 'diff', "$tmp/metadata.json", '-d', $db);
 is($rc, 0, 'diff after a change') or diag($err);
 is_deeply(eval { $json->decode($out) }->{changes},
-	[ { change => 'create', schema => 'public', table => 'items', role => 'client_reader', action => 'select' } ],
+	[ { change => 'create', schema => 'public', table => 'items', role => 'client_reader', action => 'select',
+		grant => 'SELECT (id, name)', policy => 'dbops_select_client_reader' } ],
 	'diff: the permission dropped since would be made again');
 is($node->safe_psql('client_metadata', 'SELECT count(*) FROM dbops.metadata_permissions'), '0',
 	'diff changed nothing');
+# A Hasura metadata directory (a project: config.yaml beside metadata/) is
+# sent as a map of its files, and the server reads it.
+$node->safe_psql('client_metadata', q{
+	SELECT dbops.reset_metadata();
+	CREATE ROLE "user";
+	CREATE ROLE anonymous;
+	CREATE TABLE md_author (id int PRIMARY KEY, name text);
+	CREATE TABLE md_article (id int PRIMARY KEY, author_id int REFERENCES md_author,
+		title text, published boolean);
+	CREATE TABLE "md Order ""Items""" ("Line No" int PRIMARY KEY, qty int);
+});
+my $hasura = "$ENV{TESTDIR}/fixtures/metadata/hasura_v3";
+($rc, $out, $err) = dbops('metadata', 'diff', $hasura, '-d', $db);
+is($rc, 0, 'diff of a Hasura metadata directory') or diag($err);
+my $plan = eval { $json->decode($out) };
+is(scalar(grep { $_->{change} eq 'create' } @{ $plan->{changes} }), 6,
+	'diff: the six enforceable permissions of the directory would be made');
+($rc, $out, $err) = dbops('metadata', 'import', $hasura, '-d', $db);
+is($rc, 0, 'import of a Hasura metadata directory') or diag($err);
+is($node->safe_psql('client_metadata', 'SELECT count(*) FROM dbops.metadata_created'), '6',
+	'its permissions are enforced');
+
 append_to_file("$tmp/bad_metadata.json", '{"version": 2, "tables": [{"table": "no_such_table"}]}');
 ($rc, undef, $err) = dbops('metadata', 'import', "$tmp/bad_metadata.json", '-d', $db);
 is($rc, 3, 'a document that names a missing table is refused (3)');

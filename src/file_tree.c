@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * migrate_tree.c
- *		The files a migration directory holds, seen through one interface
- *		(MigrationTree) whether the directory is on the server or was sent
- *		by a client as a jsonb map of relative path to base64 content:
+ * file_tree.c
+ *		The files a directory holds, seen through one interface (FileTree)
+ *		whether the directory is on the server or was sent by a client as a
+ *		jsonb map of relative path to base64 content:
  *
  *		{"1_init/up.sql": "Q1JFQVRFIFRBQkxF...", "sqitch.plan": "...", ...}
  *
- * The layout readers (migrate_dir.c, migrate_sqitch.c) only ever use this
+ * The readers of migration layouts (migrate_dir.c, migrate_sqitch.c) and
+ * of Hasura metadata directories (metadata_dir.c) only ever use this
  * interface, so a directory means the same whichever side read it: the
  * same layouts, the same errors naming the same relative paths, and the
  * same text, checked as valid in the database encoding and without a UTF-8
@@ -17,7 +18,7 @@
  * Paths are relative and use "/": an absolute path, an empty component, "."
  * and ".." are refused, so a map cannot name anything outside itself.
  *
- * src/migrate_tree.c
+ * src/file_tree.c
  *
  *-------------------------------------------------------------------------
  */
@@ -26,17 +27,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/pg_authid.h"
 #include "common/base64.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "storage/fd.h"
+#include "utils/acl.h"
 #include "utils/jsonb.h"
 
+#include "file_tree.h"
 #include "migrate.h"
 
 /* A directory on the server */
 typedef struct DirTree
 {
-	MigrationTree tree;
+	FileTree tree;
 	const char *root;
 } DirTree;
 
@@ -51,23 +56,30 @@ typedef struct MapFile
 /* A jsonb map, its files sorted by path (strcmp) */
 typedef struct MapTree
 {
-	MigrationTree tree;
+	FileTree tree;
 	int			nfiles;
 	MapFile    *files;
 } MapTree;
 
+const FileTreeNames file_tree_migrations = {
+	"migration file", "migrations directory", "migrations map"
+};
+const FileTreeNames file_tree_metadata = {
+	"metadata file", "metadata directory", "metadata map"
+};
+
 /* "dir/name", or name at the top */
 char *
-migrate_tree_path(const char *dir, const char *name)
+file_tree_path(const char *dir, const char *name)
 {
 	return dir[0] != '\0' ? psprintf("%s/%s", dir, name) : pstrdup(name);
 }
 
 /* The file at path, or NULL if there is none */
 char *
-migrate_tree_read_optional(MigrationTree *tree, const char *path)
+file_tree_read_optional(FileTree *tree, const char *path)
 {
-	if (tree->kind(tree, path) == MIGRATE_ENTRY_MISSING)
+	if (tree->kind(tree, path) == FILE_ENTRY_MISSING)
 		return NULL;
 	return tree->read(tree, path);
 }
@@ -84,13 +96,13 @@ name_cmp(const ListCell *a, const ListCell *b)
  * byte order mark.  buf has a terminating zero after len bytes.
  */
 static char *
-script_text(char *buf, size_t len, const char *display)
+script_text(FileTree *tree, char *buf, size_t len, const char *display)
 {
 	if (!pg_verify_mbstr(GetDatabaseEncoding(), buf, len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("migration file \"%s\" is not valid %s",
-						display, GetDatabaseEncodingName())));
+				 errmsg("%s \"%s\" is not valid %s",
+						tree->names->file, display, GetDatabaseEncodingName())));
 	return (char *) migrate_skip_bom(buf);
 }
 
@@ -117,7 +129,7 @@ dir_full_path(DirTree *t, const char *rel)
 }
 
 static List *
-dir_list(MigrationTree *tree, const char *dir)
+dir_list(FileTree *tree, const char *dir)
 {
 	DirTree    *t = (DirTree *) tree;
 	char	   *path = dir_full_path(t, dir);
@@ -129,10 +141,9 @@ dir_list(MigrationTree *tree, const char *dir)
 	if (d == NULL)
 		ereport(ERROR,
 				(file_errcode(),
-				 errmsg("could not open migrations directory \"%s\": %m",
-						display),
-				 display[0] == '[' ?
-				 errhint("To pass migrations as a document, cast the argument to jsonb.") : 0));
+				 errmsg("could not open %s \"%s\": %m", tree->names->dir, display),
+				 display[0] == '[' || display[0] == '{' ?
+				 errhint("To pass a document or a map of files, cast the argument to jsonb.") : 0));
 	while ((de = ReadDir(d, path)) != NULL)
 	{
 		if (de->d_name[0] != '.')
@@ -147,8 +158,8 @@ dir_list(MigrationTree *tree, const char *dir)
  * What path is, following symbolic links.  A link that leads nowhere is
  * an error, not a missing file: it names a file that is not there.
  */
-static MigrationEntryKind
-dir_kind(MigrationTree *tree, const char *rel)
+static FileEntryKind
+dir_kind(FileTree *tree, const char *rel)
 {
 	char	   *path = dir_full_path((DirTree *) tree, rel);
 	struct stat st;
@@ -158,16 +169,15 @@ dir_kind(MigrationTree *tree, const char *rel)
 		int			save_errno = errno;
 
 		if (save_errno == ENOENT && lstat(path, &st) != 0 && errno == ENOENT)
-			return MIGRATE_ENTRY_MISSING;
+			return FILE_ENTRY_MISSING;
 		errno = save_errno;
 		ereport(ERROR,
 				(file_errcode(),
-				 errmsg("could not stat file \"%s\" in migrations directory: %m",
-						rel)));
+				 errmsg("could not stat file \"%s\" in %s: %m", rel, tree->names->dir)));
 	}
 	if (S_ISDIR(st.st_mode))
-		return MIGRATE_ENTRY_DIR;
-	return S_ISREG(st.st_mode) ? MIGRATE_ENTRY_FILE : MIGRATE_ENTRY_OTHER;
+		return FILE_ENTRY_DIR;
+	return S_ISREG(st.st_mode) ? FILE_ENTRY_FILE : FILE_ENTRY_OTHER;
 }
 
 /*
@@ -179,7 +189,7 @@ dir_kind(MigrationTree *tree, const char *rel)
  * for a FIFO's writer; the file type is then checked on what was opened.
  */
 static char *
-dir_read(MigrationTree *tree, const char *rel)
+dir_read(FileTree *tree, const char *rel)
 {
 	char	   *path = dir_full_path((DirTree *) tree, rel);
 	int			fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
@@ -190,20 +200,20 @@ dir_read(MigrationTree *tree, const char *rel)
 	if (fd < 0)
 		ereport(ERROR,
 				(file_errcode(),
-				 errmsg("could not open migration file \"%s\": %m", rel)));
+				 errmsg("could not open %s \"%s\": %m", tree->names->file, rel)));
 	if (fstat(fd, &st) < 0)
 		ereport(ERROR,
 				(file_errcode(),
-				 errmsg("could not stat migration file \"%s\": %m", rel)));
+				 errmsg("could not stat %s \"%s\": %m", tree->names->file, rel)));
 	if (!S_ISREG(st.st_mode))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("migration file \"%s\" is not a regular file", rel),
-				 errdetail("Only regular files are read as migrations, not FIFOs, devices or sockets.")));
+				 errmsg("%s \"%s\" is not a regular file", tree->names->file, rel),
+				 errdetail("Only regular files are read, not FIFOs, devices or sockets.")));
 	if (st.st_size >= MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("migration file \"%s\" is too large", rel)));
+				 errmsg("%s \"%s\" is too large", tree->names->file, rel)));
 
 	buf = palloc(st.st_size + 1);
 	while (len < (size_t) st.st_size)
@@ -213,22 +223,33 @@ dir_read(MigrationTree *tree, const char *rel)
 		if (n < 0)
 			ereport(ERROR,
 					(file_errcode(),
-					 errmsg("could not read migration file \"%s\": %m", rel)));
+					 errmsg("could not read %s \"%s\": %m", tree->names->file, rel)));
 		if (n == 0)
 			break;
 		len += n;
 	}
 	CloseTransientFile(fd);
 	buf[len] = '\0';
-	return script_text(buf, len, rel);
+	return script_text(tree, buf, len, rel);
 }
 
-/* The migrations directory path on the server */
-MigrationTree *
-migrate_tree_open_dir(const char *path)
+/*
+ * The directory path on the server.  Reading server files is reserved to
+ * superusers and members of pg_read_server_files, as for pg_read_file().
+ */
+FileTree *
+file_tree_open_dir(const char *path, const FileTreeNames *names, const char *hint)
 {
-	DirTree    *t = palloc0(sizeof(DirTree));
+	DirTree    *t;
 
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read %s \"%s\"", names->dir, path),
+				 errdetail("Only superusers and roles with privileges of pg_read_server_files may read server-side directories."),
+				 errhint("%s", hint)));
+	t = palloc0(sizeof(DirTree));
+	t->tree.names = names;
 	t->tree.list = dir_list;
 	t->tree.kind = dir_kind;
 	t->tree.read = dir_read;
@@ -236,14 +257,15 @@ migrate_tree_open_dir(const char *path)
 	return &t->tree;
 }
 
-static void map_error(const char *path, const char *detail) pg_attribute_noreturn();
+static void map_error(const FileTreeNames *names, const char *path,
+					  const char *detail) pg_attribute_noreturn();
 
 static void
-map_error(const char *path, const char *detail)
+map_error(const FileTreeNames *names, const char *path, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid path \"%s\" in migrations map", path),
+			 errmsg("invalid path \"%s\" in %s", path, names->map),
 			 errdetail_internal("%s", detail)));
 }
 
@@ -252,22 +274,22 @@ map_error(const char *path, const char *detail)
  * twice: absolute, with an empty component ("a//b", "a/"), "." or "..".
  */
 static void
-map_check_path(const char *path)
+map_check_path(const FileTreeNames *names, const char *path)
 {
 	const char *p = path;
 
 	if (path[0] == '\0')
-		map_error(path, "A path must not be empty.");
+		map_error(names, path, "A path must not be empty.");
 	if (path[0] == '/')
-		map_error(path, "Paths are relative to the migrations directory.");
+		map_error(names, path, "Paths are relative to the directory the map holds.");
 	for (;;)
 	{
 		size_t		len = strcspn(p, "/");
 
 		if (len == 0)
-			map_error(path, "A path must not have an empty component.");
+			map_error(names, path, "A path must not have an empty component.");
 		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			map_error(path, "A path must not have a \".\" or \"..\" component.");
+			map_error(names, path, "A path must not have a \".\" or \"..\" component.");
 		if (p[len] == '\0')
 			break;
 		p += len + 1;
@@ -325,7 +347,7 @@ map_find(MapTree *t, const char *path)
  * ("a b/x" sorts before "a/x"), hence the sort.
  */
 static List *
-map_list(MigrationTree *tree, const char *dir)
+map_list(FileTree *tree, const char *dir)
 {
 	MapTree    *t = (MapTree *) tree;
 	char	   *prefix = dir[0] != '\0' ? psprintf("%s/", dir) : "";
@@ -351,18 +373,18 @@ map_list(MigrationTree *tree, const char *dir)
 	return unique;
 }
 
-static MigrationEntryKind
-map_kind(MigrationTree *tree, const char *path)
+static FileEntryKind
+map_kind(FileTree *tree, const char *path)
 {
 	MapTree    *t = (MapTree *) tree;
 
 	if (map_find(t, path) != NULL)
-		return MIGRATE_ENTRY_FILE;
-	return map_has_below(t, path) ? MIGRATE_ENTRY_DIR : MIGRATE_ENTRY_MISSING;
+		return FILE_ENTRY_FILE;
+	return map_has_below(t, path) ? FILE_ENTRY_DIR : FILE_ENTRY_MISSING;
 }
 
 static char *
-map_read(MigrationTree *tree, const char *path)
+map_read(FileTree *tree, const char *path)
 {
 	MapFile    *f = map_find((MapTree *) tree, path);
 	char	   *b64;
@@ -373,8 +395,8 @@ map_read(MigrationTree *tree, const char *path)
 	if (f == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
-				 errmsg("could not open migration file \"%s\": not in the migrations map",
-						path)));
+				 errmsg("could not open %s \"%s\": not in the %s", tree->names->file,
+						path, tree->names->map)));
 
 	/* line breaks are allowed, as encode(..., 'base64') writes them */
 	b64 = palloc(f->base64_len + 1);
@@ -388,19 +410,19 @@ map_read(MigrationTree *tree, const char *path)
 	if (len < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration file \"%s\" in migrations map is not valid base64",
-						path)));
+				 errmsg("%s \"%s\" in %s is not valid base64",
+						tree->names->file, path, tree->names->map)));
 	pfree(b64);
 	buf[len] = '\0';
-	return script_text(buf, len, path);
+	return script_text(tree, buf, len, path);
 }
 
 /*
- * The files of a migrations map: every value a string, every path safe,
- * no path both a file and a directory.  Content is decoded when read.
+ * The files of a map: every value a string, every path safe, no path both
+ * a file and a directory.  Content is decoded when read.
  */
-MigrationTree *
-migrate_tree_open_map(Jsonb *doc)
+FileTree *
+file_tree_open_map(Jsonb *doc, const FileTreeNames *names)
 {
 	MapTree    *t = palloc0(sizeof(MapTree));
 	JsonbIterator *it = JsonbIteratorInit(&doc->root);
@@ -408,7 +430,12 @@ migrate_tree_open_map(Jsonb *doc)
 	JsonbValue	v;
 	int			n = 0;
 
-	Assert(JB_ROOT_IS_OBJECT(doc));
+	if (!JB_ROOT_IS_OBJECT(doc) || JB_ROOT_IS_SCALAR(doc))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a %s must be a JSON object", names->map),
+				 errdetail("It maps the relative path of each file to its content in base64.")));
+	t->tree.names = names;
 	t->files = palloc(Max(JB_ROOT_COUNT(doc), 1) * sizeof(MapFile));
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -418,13 +445,13 @@ migrate_tree_open_map(Jsonb *doc)
 			continue;
 		f = &t->files[n++];
 		f->path = pnstrdup(v.val.string.val, v.val.string.len);
-		map_check_path(f->path);
+		map_check_path(names, f->path);
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
 		if (v.type != jbvString)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid content of file \"%s\" in migrations map", f->path),
+					 errmsg("invalid content of file \"%s\" in %s", f->path, names->map),
 					 errdetail("The value of a path must be the file's content in base64, a string.")));
 		f->base64 = v.val.string.val;
 		f->base64_len = v.val.string.len;
@@ -434,7 +461,7 @@ migrate_tree_open_map(Jsonb *doc)
 	for (int i = 0; i < n; i++)
 	{
 		if (map_has_below(t, t->files[i].path))
-			map_error(t->files[i].path,
+			map_error(names, t->files[i].path,
 					  "The path names a file, and other paths name it as a directory.");
 	}
 
