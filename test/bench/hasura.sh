@@ -25,6 +25,8 @@ tables=100
 work=$(mktemp -d /tmp/dbops-bench-hasura.XXXXXX)
 chmod 755 "$work"
 [ -n "${KEEP:-}" ] || trap 'cluster_stop "$work"; rm -rf "$work"' EXIT
+# this build, even while another checkout installs its own (cluster.sh)
+cluster_private_install "$work"
 cluster_start "$work" "shared_preload_libraries = 'dbops'" "fsync = off"
 psql="$PG_BINDIR/psql -X -q -v ON_ERROR_STOP=1"
 export PGOPTIONS="-c client_min_messages=warning"
