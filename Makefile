@@ -1,9 +1,10 @@
 # Makefile for dbops
 #
 # PGXS builds the extension (src/, sql/) and recurses into archive_helper/
-# for the dbops_archive executable.  The targets demo, test and bench also
-# work on a machine that has no PostgreSQL yet: they install what is missing
-# first, so the PGXS include is guarded.
+# for the dbops_archive executable and into client/ for the dbops command.
+# The targets demo, test and bench also work on a machine that has no
+# PostgreSQL yet: they install what is missing first, so the PGXS include is
+# guarded.
 
 EXTENSION = dbops
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" dbops.control)
@@ -12,6 +13,8 @@ MODULE_big = dbops
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 PGFILEDESC = "dbops - migrations, metadata and archiving for PostgreSQL"
 PG_CPPFLAGS = -Isrc -DDBOPS_VERSION=\"$(EXTVERSION)\"
+# libyaml reads Hasura metadata directories (src/metadata_yaml.c)
+SHLIB_LINK = -lyaml
 # objects are rebuilt when a header they include changes (PGXS tracks none)
 PG_CFLAGS = -MMD -MP
 EXTRA_CLEAN_DEPS = $(OBJS:.o=.d)
@@ -27,7 +30,7 @@ REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/dbops--%,$(wildcard sql
 REGRESS_OPTS = --load-extension=dbops --temp-instance=./tmp_regress --temp-config=test/dbops.conf \
 	--no-locale --encoding=UTF8
 
-SUBDIRS = archive_helper
+SUBDIRS = archive_helper client
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

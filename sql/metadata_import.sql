@@ -109,8 +109,8 @@ SELECT count(*) FROM dbops.metadata_permissions;
 SELECT dbops.import_metadata(:'exported');
 
 -- A dropped column makes only the permissions that name it inconsistent,
--- says which column, and deletes nothing; reload stops enforcing them
--- (fail closed) and keeps the rest.
+-- says which column (in a WARNING at the DROP), stops enforcing them (fail
+-- closed) and deletes nothing; a reload keeps the rest.
 RESET ROLE;
 ALTER TABLE "My.Schema"."Order ""Items""" DROP COLUMN "Qty" CASCADE;
 SET ROLE regress_mi_admin;

@@ -38,6 +38,10 @@ extern Jsonb *metadata_read_document(Jsonb *doc, Jsonb *role_map,
 									 List *accepted, const char *source_name);
 extern List *metadata_text_array_list(ArrayType *arr);
 
+/* metadata_yaml.c: a YAML file of a Hasura metadata directory, as jsonb */
+struct FileTree;
+extern Jsonb *metadata_yaml_read(struct FileTree *tree, const char *path);
+
 /* metadata_boolexp_normal.c */
 extern bool metadata_boolexp_is_operators(JsonbValue *v);
 extern JsonbValue *metadata_boolexp_normalize(JsonbValue *e);

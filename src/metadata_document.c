@@ -1004,6 +1004,53 @@ is_number(JsonbValue *v, int n)
 }
 
 /*
+ * The inert keys of the source read from a version 3 document, added to
+ * doc_extra (the document's own; NULL when it has none): its "functions"
+ * are what a version 2 document keeps at the top.  The others describe
+ * Hasura's connection to that database (settings, customization, health
+ * checks, native queries): dbops exports version 2 documents, which have
+ * no place for them, so they are not kept, and a warning names each.
+ */
+static JsonbValue *
+source_extras(DocReader *r, JsonbValue *source, const char *path, JsonbValue *doc_extra)
+{
+	JsonbValue *kept = classify_keys(r, source, path, "source", NULL);
+	JsonbParseState *st = NULL;
+	bool		top_functions = false;
+
+	if (kept == NULL)
+		return doc_extra;
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; doc_extra != NULL && i < doc_extra->val.object.nPairs; i++)
+	{
+		JsonbPair  *pair = &doc_extra->val.object.pairs[i];
+
+		top_functions |= mdjson_string_is(&pair->key, "functions");
+		pushJsonbValue(&st, WJB_KEY, &pair->key);
+		pushJsonbValue(&st, WJB_VALUE, &pair->value);
+	}
+	for (int i = 0; i < kept->val.object.nPairs; i++)
+	{
+		JsonbPair  *pair = &kept->val.object.pairs[i];
+		char	   *key = mdjson_string(&pair->key);
+
+		if (strcmp(key, "functions") == 0 && top_functions)
+			problem(r, psprintf("%s.%s", path, key),
+					"functions are listed both here and at the top of the document");
+		else if (strcmp(key, "functions") == 0)
+		{
+			pushJsonbValue(&st, WJB_KEY, &pair->key);
+			pushJsonbValue(&st, WJB_VALUE, &pair->value);
+		}
+		else
+			problem(r, psprintf("%s.%s", path, key),
+					"the source's \"%s\" is Hasura's own and is not kept (dbops exports version 2 documents)",
+					key)->severity = "warning";
+	}
+	return pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+}
+
+/*
  * The source of a version 3 document to read: the one named source_name,
  * or, with none named, the only PostgreSQL source.  NULL (reported) when
  * there is no such source.  *path receives its path.
@@ -1114,7 +1161,7 @@ metadata_read_document(Jsonb *doc, Jsonb *role_map, List *accepted,
 				problem(&r, "$.tables", "a version 3 document keeps its tables in its sources");
 			if (source != NULL)
 			{
-				(void) classify_keys(&r, source, src_path, "source", NULL);
+				doc_extra = source_extras(&r, source, src_path, doc_extra);
 				tables = mdjson_get(source, "tables");
 				tables_path = psprintf("%s.tables", src_path);
 			}

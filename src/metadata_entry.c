@@ -12,6 +12,9 @@
  * and runs the internal function dbops_internal.X_impl(caller, args), which
  * checks the caller's rights on every table it touches and then writes the
  * catalog.  Schema dbops_internal is usable by the extension owner only.
+ * Around every call, roles renamed since the last one are carried into the
+ * catalog, and the bindings the DDL event triggers read are rebuilt
+ * (sql/install/26_metadata_follow.sql).
  *
  * src/metadata_entry.c
  *
@@ -27,10 +30,12 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "identity.h"
 #include "metadata.h"
+#include "migrate.h"
 
 PG_FUNCTION_INFO_V1(dbops_metadata_as_owner);
 PG_FUNCTION_INFO_V1(dbops_import_metadata);
@@ -84,6 +89,9 @@ metadata_run_impl(FunctionCallInfo fcinfo, Datum *args, bool *argnulls)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* roles renamed since (no event trigger tells), then the call */
+	if (SPI_execute("SELECT dbops_internal.metadata_follow_roles()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not follow renamed roles");
 	if (SPI_execute_with_args(sql.data, nargs + 1, argtypes, values, nulls,
 							  false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "internal metadata function %s did not return a row", sql.data);
@@ -97,6 +105,9 @@ metadata_run_impl(FunctionCallInfo fcinfo, Datum *args, bool *argnulls)
 		if (!isnull)
 			result = SPI_datumTransfer(result, typbyval, typlen);
 	}
+	/* the names the DDL event triggers look for, as the catalog now has them */
+	if (SPI_execute("SELECT dbops_internal.metadata_bind()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not bind the metadata catalog");
 	SPI_finish();
 
 	identity_restore(&sw);
@@ -124,6 +135,62 @@ dbops_metadata_as_owner(PG_FUNCTION_ARGS)
 		nulls[i] = PG_ARGISNULL(i);
 	}
 	return metadata_run_impl(fcinfo, args, nulls);
+}
+
+/* An import as the one step of a batch (import_lock_safe) */
+typedef struct ImportCall
+{
+	FunctionCallInfo fcinfo;
+	Datum	   *args;
+	bool	   *nulls;
+	MemoryContext result_cxt;	/* where the result is copied */
+	Datum		result;
+} ImportCall;
+
+static void
+import_step(MigrationStep *step, const MigrationLimits *limits)
+{
+	ImportCall *call = step->item;
+	int			nestlevel = NewGUCNestLevel();
+	Datum		result;
+
+	(void) set_config_option("lock_timeout", psprintf("%d", limits->lock_timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	result = metadata_run_impl(call->fcinfo, call->args, call->nulls);
+	AtEOXact_GUC(true, nestlevel);
+	/* the step's memory goes when it ends; the result is a jsonb */
+	call->result = PointerGetDatum(MemoryContextAlloc(call->result_cxt,
+													  VARSIZE_ANY(DatumGetPointer(result))));
+	memcpy(DatumGetPointer(call->result), DatumGetPointer(result),
+		   VARSIZE_ANY(DatumGetPointer(result)));
+}
+
+/*
+ * An import takes the locks a migration would (GRANT, CREATE POLICY and
+ * ENABLE ROW LEVEL SECURITY on the tables that change), so it runs as one
+ * migration does: lock-safe under dbops.lock_timeout, rolled back and
+ * tried again up to dbops.lock_retries times (migrate_batch.c).  A dry run
+ * changes nothing and runs as it is.
+ */
+static Datum
+import_lock_safe(FunctionCallInfo fcinfo, Datum *args, bool *nulls)
+{
+	MigrationLimits limits;
+	MigrationStep step = {.label = "metadata import",
+	.description = "the metadata import"};
+	ImportCall	call = {fcinfo, args, nulls, CurrentMemoryContext, (Datum) 0};
+
+	migrate_limits_init(&limits, NULL, NULL);
+	if (limits.lock_timeout_ms <= 0 || (!nulls[5] && DatumGetBool(args[5])))
+		return metadata_run_impl(fcinfo, args, nulls);
+	step.item = &call;
+	step.duration_us = -1;
+	/* the reports of lock waits query pg_locks through SPI */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	migrate_batch_run(list_make1(&step), import_step, "running", &limits);
+	SPI_finish();
+	PG_RETURN_DATUM(call.result);
 }
 
 /*
@@ -158,5 +225,5 @@ dbops_import_metadata(PG_FUNCTION_ARGS)
 													PG_ARGISNULL(3) ? NULL :
 													text_to_cstring(PG_GETARG_TEXT_PP(3))));
 	nulls[2] = nulls[3] = true;
-	return metadata_run_impl(fcinfo, args, nulls);
+	return import_lock_safe(fcinfo, args, nulls);
 }

@@ -116,10 +116,11 @@ JsonbValue *
 mdjson_built(JsonbValue *closed)
 {
 	JsonbValue *v = palloc(sizeof(JsonbValue));
+	Jsonb	   *jb = JsonbValueToJsonb(closed);
 
 	v->type = jbvBinary;
-	v->val.binary.data = &JsonbValueToJsonb(closed)->root;
-	v->val.binary.len = 0;
+	v->val.binary.data = &jb->root;
+	v->val.binary.len = VARSIZE(jb) - VARHDRSZ;
 	return v;
 }
 

@@ -76,6 +76,8 @@ static const MetadataKeyRule rules[] = {
 	{"document", "graphql_schema_introspection", MDKEY_INERT},
 	{"document", "metrics_config", MDKEY_INERT},
 	{"document", "opentelemetry", MDKEY_INERT},
+	/* a metadata directory's actions.graphql, as text (metadata_dir.c) */
+	{"document", "actions_graphql", MDKEY_INERT},
 
 	/*
 	 * A source of a version 3 document: its tables are read; the rest

@@ -2,7 +2,9 @@
  *
  * migrate_catalog.c
  *		The migration lock and every read and write of dbops's migration
- *		catalog (dbops.schema_migrations, dbops.migration_events).
+ *		catalog (dbops.schema_migrations, dbops.migration_events), and the
+ *		one read of the metadata catalog that migrations need (which
+ *		permissions read a column that a migration drops).
  *
  * Administrators may only read these tables, so that nobody can rewrite
  * the down SQL a later rollback will run.  The writes here therefore run as
@@ -33,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -77,9 +80,10 @@ catalog_exec_snapshot(SPIPlanPtr *plan, const char *sql, int nargs,
 	return SPI_processed;
 }
 
-static uint64
-catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
-			 Datum *values, const char *nulls)
+/* The same without a snapshot of its own; for the worker's catalog too */
+uint64
+migrate_catalog_exec(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+					 Datum *values, const char *nulls)
 {
 	return catalog_exec_snapshot(plan, sql, nargs, types, values, nulls,
 								 InvalidSnapshot);
@@ -181,7 +185,7 @@ migrate_catalog_read(bool with_sql)
 	static SPIPlanPtr plans[2];
 	List	   *result = NIL;
 
-	catalog_exec(&plans[with_sql ? 1 : 0], with_sql ?
+	migrate_catalog_exec(&plans[with_sql ? 1 : 0], with_sql ?
 				 "SELECT version, name, checksum, applied_at, applied_by, "
 				 "supplier, supplier_name, down_sql, verify_sql "
 				 "FROM dbops.schema_migrations" :
@@ -217,17 +221,21 @@ migrate_catalog_read(bool with_sql)
 	return result;
 }
 
-/* Record migration m as applied (or baselined) */
+/*
+ * Record migration m as applied (or baselined), with the restore point
+ * written before it (NULL and InvalidXLogRecPtr: none)
+ */
 void
 migrate_catalog_insert(Migration *m, TimestampTz applied_at,
-					   int64 duration_us, bool baseline)
+					   int64 duration_us, bool baseline,
+					   const char *restore_point, XLogRecPtr restore_lsn)
 {
 	static SPIPlanPtr plan;
-	Oid			types[13] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			types[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INTERVALOID, BOOLOID,
-	OIDOID, TEXTOID};
-	Datum		values[13];
-	char		nulls[13];
+	OIDOID, TEXTOID, TEXTOID, PG_LSNOID};
+	Datum		values[15];
+	char		nulls[15];
 	Interval   *duration = palloc0(sizeof(Interval));
 
 	set_text(values, nulls, 0, m->version);
@@ -248,13 +256,16 @@ migrate_catalog_insert(Migration *m, TimestampTz applied_at,
 	values[11] = ObjectIdGetDatum(GetUserId());
 	nulls[11] = ' ';
 	set_text(values, nulls, 12, migrate_current_user_name());
+	set_text(values, nulls, 13, restore_point);
+	values[14] = LSNGetDatum(restore_lsn);
+	nulls[14] = XLogRecPtrIsInvalid(restore_lsn) ? 'n' : ' ';
 
-	catalog_exec(&plan,
+	migrate_catalog_exec(&plan,
 				 "INSERT INTO dbops.schema_migrations (version, name, checksum_algorithm, "
 				 "checksum, up_sql, down_sql, verify_sql, applied_at, applied_by, "
-				 "duration, baseline, supplier, supplier_name) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-				 13, types, values, nulls);
+				 "duration, baseline, supplier, supplier_name, restore_point, restore_lsn) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+				 15, types, values, nulls);
 }
 
 /* Forget applied migration a, after its down SQL ran */
@@ -267,7 +278,7 @@ migrate_catalog_delete(AppliedMigration *a)
 	char		nulls[1];
 
 	set_text(values, nulls, 0, a->version);
-	if (catalog_exec(&plan,
+	if (migrate_catalog_exec(&plan,
 					 "DELETE FROM dbops.schema_migrations "
 					 "WHERE version OPERATOR(pg_catalog.=) $1",
 					 1, types, values, nulls) != 1)
@@ -297,7 +308,7 @@ migrate_catalog_repair(Migration *m, AppliedMigration *a)
 	values[6] = ObjectIdGetDatum(GetUserId());
 	nulls[6] = ' ';
 	set_text(values, nulls, 7, migrate_current_user_name());
-	if (catalog_exec(&plan,
+	if (migrate_catalog_exec(&plan,
 					 "UPDATE dbops.schema_migrations "
 					 "SET name = $2, checksum_algorithm = '" MIGRATE_CHECKSUM_ALGORITHM "', "
 					 "checksum = $3, up_sql = $4, down_sql = $5, verify_sql = $6, "
@@ -327,7 +338,7 @@ migrate_catalog_event(const char *action, const char *version,
 	set_text(values, nulls, 4, name);
 	set_text(values, nulls, 5, before);
 	set_text(values, nulls, 6, after);
-	catalog_exec(&plan,
+	migrate_catalog_exec(&plan,
 				 "INSERT INTO dbops.migration_events (event_at, event_by, action, "
 				 "version, name, checksum_before, checksum_after) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -339,4 +350,82 @@ char *
 migrate_current_user_name(void)
 {
 	return GetUserNameFromId(GetUserId(), false);
+}
+
+/*
+ * The dbops permissions on table schema.table (dbops.metadata_permissions,
+ * the metadata catalog, read only), each saying whether its column list
+ * includes column; a NULL list means every column.
+ */
+List *
+migrate_catalog_permissions(const char *schema, const char *table,
+							const char *column)
+{
+	static SPIPlanPtr plan;
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3];
+	List	   *result = NIL;
+
+	set_text(values, nulls, 0, schema);
+	set_text(values, nulls, 1, table);
+	set_text(values, nulls, 2, column);
+	migrate_catalog_exec(&plan,
+				 "SELECT role_name::pg_catalog.text, action, "
+				 "columns IS NULL OR $3::pg_catalog.name OPERATOR(pg_catalog.=) ANY (columns), "
+				 "filter, \"check\" "
+				 "FROM dbops.metadata_permissions "
+				 "WHERE table_schema OPERATOR(pg_catalog.=) $1::pg_catalog.name "
+				 "AND table_name OPERATOR(pg_catalog.=) $2::pg_catalog.name "
+				 "ORDER BY role_name, action",
+				 3, types, values, nulls);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MigrationPermission *p = palloc(sizeof(MigrationPermission));
+		bool		isnull;
+
+		p->role = get_text(tup, desc, 1);
+		p->action = get_text(tup, desc, 2);
+		p->lists_column = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		p->filter = get_text(tup, desc, 4);
+		p->check = get_text(tup, desc, 5);
+		result = lappend(result, p);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * The schema drift (dbops.schema_drift()): the first limit commands, each
+ * as "TAG identity (by role)", and how many there are in *total.
+ */
+List *
+migrate_catalog_drift(int limit, int64 *total)
+{
+	static SPIPlanPtr plan;
+	Oid			types[1] = {INT4OID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	List	   *result = NIL;
+
+	values[0] = Int32GetDatum(limit);
+	migrate_catalog_exec(&plan,
+				 "SELECT pg_catalog.format('%s %s (by %s)', d.command_tag, "
+				 "COALESCE(d.object_identity, '-'), d.role_name), "
+				 "pg_catalog.count(*) OVER () "
+				 "FROM dbops.schema_drift() d ORDER BY d.id LIMIT $1",
+				 1, types, values, nulls);
+	*total = 0;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		result = lappend(result, get_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		*total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+											 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }

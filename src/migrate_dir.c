@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * migrate_dir.c
- *		Read migrations from a server-side directory, in the layouts other
- *		tools write:
+ *		Read migrations from a directory, on the server or sent by a client
+ *		as a map of files (migrate_tree.c), in the layouts other tools write:
  *
  *		<version>_<name>/up.sql, down.sql, verify.sql	Hasura, Diesel
  *		<version>_<name>.up.sql, .down.sql				golang-migrate
@@ -24,14 +24,6 @@
  */
 #include "postgres.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "catalog/pg_authid.h"
-#include "mb/pg_wchar.h"
-#include "miscadmin.h"
-#include "storage/fd.h"
-#include "utils/acl.h"
 
 #include "migrate.h"
 
@@ -47,126 +39,6 @@ typedef struct Companion
 	bool		is_config;
 } Companion;
 
-static int
-name_cmp(const ListCell *a, const ListCell *b)
-{
-	return strcmp(lfirst(a), lfirst(b));
-}
-
-/*
- * The SQLSTATE of a failed file call: PostgreSQL's mapping, plus what it
- * leaves as an internal error: a symlink loop counts as a missing file, a
- * path the system refuses as too long as a name that is too long.
- */
-static int
-file_errcode(void)
-{
-	if (errno == ELOOP)
-		return errcode(ERRCODE_UNDEFINED_FILE);
-	if (errno == ENAMETOOLONG)
-		return errcode(ERRCODE_NAME_TOO_LONG);
-	return errcode_for_file_access();
-}
-
-/*
- * The names in directory path, sorted, without those starting with a dot.
- * display names the directory in messages.
- */
-static List *
-list_dir(const char *path, const char *display)
-{
-	DIR		   *dir = AllocateDir(path);
-	struct dirent *de;
-	List	   *names = NIL;
-
-	if (dir == NULL)
-		ereport(ERROR,
-				(file_errcode(),
-				 errmsg("could not open migrations directory \"%s\": %m",
-						display),
-				 display[0] == '[' ?
-				 errhint("To pass migrations as a document, cast the argument to jsonb.") : 0));
-	while ((de = ReadDir(dir, path)) != NULL)
-	{
-		if (de->d_name[0] != '.')
-			names = lappend(names, pstrdup(de->d_name));
-	}
-	FreeDir(dir);
-	list_sort(names, name_cmp);
-	return names;
-}
-
-/*
- * The whole content of file path as a string in the database encoding,
- * without a UTF-8 byte order mark.  display names it in messages.
- *
- * Only regular files are read: a FIFO would block the backend beyond
- * cancel and terminate, and a device such as /dev/zero would read as
- * anything.  Opening with O_NONBLOCK keeps the open itself from waiting
- * for a FIFO's writer; the file type is then checked on what was opened.
- */
-char *
-migrate_read_file(const char *path, const char *display)
-{
-	int			fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
-	struct stat st;
-	char	   *buf;
-	size_t		len = 0;
-
-	if (fd < 0)
-		ereport(ERROR,
-				(file_errcode(),
-				 errmsg("could not open migration file \"%s\": %m", display)));
-	if (fstat(fd, &st) < 0)
-		ereport(ERROR,
-				(file_errcode(),
-				 errmsg("could not stat migration file \"%s\": %m", display)));
-	if (!S_ISREG(st.st_mode))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("migration file \"%s\" is not a regular file", display),
-				 errdetail("Only regular files are read as migrations, not FIFOs, devices or sockets.")));
-	if (st.st_size >= MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("migration file \"%s\" is too large", display)));
-
-	buf = palloc(st.st_size + 1);
-	while (len < (size_t) st.st_size)
-	{
-		ssize_t		n = read(fd, buf + len, st.st_size - len);
-
-		if (n < 0)
-			ereport(ERROR,
-					(file_errcode(),
-					 errmsg("could not read migration file \"%s\": %m", display)));
-		if (n == 0)
-			break;
-		len += n;
-	}
-	CloseTransientFile(fd);
-	buf[len] = '\0';
-
-	/* a zero byte is invalid too, which text could not hold */
-	if (!pg_verify_mbstr(GetDatabaseEncoding(), buf, len, true))
-		ereport(ERROR,
-				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("migration file \"%s\" is not valid %s",
-						display, GetDatabaseEncodingName())));
-	return (char *) migrate_skip_bom(buf);
-}
-
-/* The file at path, or NULL if there is none */
-char *
-migrate_read_optional(const char *path, const char *display)
-{
-	struct stat st;
-
-	if (lstat(path, &st) != 0 && errno == ENOENT)
-		return NULL;
-	return migrate_read_file(path, display);
-}
-
 static bool
 has_name(List *names, const char *name)
 {
@@ -180,10 +52,11 @@ has_name(List *names, const char *name)
 	return false;
 }
 
-static void no_layout(const char *display, bool in_migration_dir) pg_attribute_noreturn();
+static void no_layout(FileTree *tree, const char *display,
+					  bool in_migration_dir) pg_attribute_noreturn();
 
 static void
-no_layout(const char *display, bool in_migration_dir)
+no_layout(FileTree *tree, const char *display, bool in_migration_dir)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -191,7 +64,8 @@ no_layout(const char *display, bool in_migration_dir)
 					display),
 			 in_migration_dir ?
 			 errdetail("A migration directory holds up.sql, down.sql, verify.sql and metadata.toml.") :
-			 errdetail("Expected <version>_<name>.up.sql or .down.sql (golang-migrate), V<version>__<description>.sql or U<version>__<description>.sql (Flyway), or a directory <version>_<name> with up.sql (Hasura, Diesel); versions start with a digit.")));
+			 errdetail("Expected <version>_<name>.up.sql or .down.sql (golang-migrate), V<version>__<description>.sql or U<version>__<description>.sql (Flyway), or a directory <version>_<name> with up.sql (Hasura, Diesel); versions start with a digit."),
+			 tree->no_layout_hint ? errhint("%s", tree->no_layout_hint) : 0));
 }
 
 /*
@@ -252,11 +126,33 @@ config_sets_false(const char *text, const char *key)
 	return false;
 }
 
+/*
+ * Does a version look like Diesel's, a dashed date and time
+ * (2019-02-26-002946), or its initial setup (00000000000000)?  Hasura's
+ * are milliseconds since 1970.  Only a client that adds a migration cares.
+ */
+static bool
+is_diesel_version(const char *version)
+{
+	static const char shape[] = "9999-99-99-999999";
+
+	if (strspn(version, "0") == strlen(version) && strlen(version) == 14)
+		return true;
+	if (strlen(version) != strlen(shape))
+		return false;
+	for (int i = 0; shape[i] != '\0'; i++)
+	{
+		if (shape[i] == '9' ? !isdigit((unsigned char) version[i]) :
+			version[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
 /* A Hasura or Diesel migration: directory <version>_<name> */
 static Migration *
-read_migration_dir(const char *path, const char *dirname)
+read_migration_dir(FileTree *tree, const char *dirname)
 {
-	char	   *subdir = psprintf("%s/%s", path, dirname);
 	char	   *version;
 	char	   *name;
 	List	   *files;
@@ -264,16 +160,16 @@ read_migration_dir(const char *path, const char *dirname)
 	Migration  *m;
 
 	if (!split_version(dirname, &version, &name))
-		no_layout(dirname, false);
+		no_layout(tree, dirname, false);
 
-	files = list_dir(subdir, dirname);
+	files = tree->list(tree, dirname);
 	foreach(lc, files)
 	{
 		char	   *f = lfirst(lc);
 
 		if (strcmp(f, "up.sql") != 0 && strcmp(f, "down.sql") != 0 &&
 			strcmp(f, "verify.sql") != 0 && strcmp(f, "metadata.toml") != 0)
-			no_layout(psprintf("%s/%s", dirname, f), true);
+			no_layout(tree, file_tree_path(dirname, f), true);
 	}
 	if (!has_name(files, "up.sql"))
 		ereport(ERROR,
@@ -281,20 +177,17 @@ read_migration_dir(const char *path, const char *dirname)
 				 errmsg("migration directory \"%s\" has no up.sql", dirname)));
 
 	m = migrate_source_new(version, name, dirname,
-						   migrate_read_file(psprintf("%s/up.sql", subdir),
-											 psprintf("%s/up.sql", dirname)),
+						   tree->read(tree, file_tree_path(dirname, "up.sql")),
 						   "up.sql");
+	m->layout = is_diesel_version(version) ? "diesel" : "hasura";
 	m->down_file = "down.sql";
 	if (has_name(files, "down.sql"))
-		m->down_sql = migrate_read_file(psprintf("%s/down.sql", subdir),
-										psprintf("%s/down.sql", dirname));
+		m->down_sql = tree->read(tree, file_tree_path(dirname, "down.sql"));
 	m->verify_file = "verify.sql";
 	if (has_name(files, "verify.sql"))
-		m->verify_sql = migrate_read_file(psprintf("%s/verify.sql", subdir),
-										  psprintf("%s/verify.sql", dirname));
+		m->verify_sql = tree->read(tree, file_tree_path(dirname, "verify.sql"));
 	if (has_name(files, "metadata.toml") &&
-		config_sets_false(migrate_read_file(psprintf("%s/metadata.toml", subdir),
-											psprintf("%s/metadata.toml", dirname)),
+		config_sets_false(tree->read(tree, file_tree_path(dirname, "metadata.toml")),
 						  "run_in_transaction"))
 		m->no_transaction = "Its metadata.toml sets run_in_transaction = false.";
 	return m;
@@ -355,43 +248,49 @@ flyway_name(const char *file, bool *up, char **version, char **name)
  * configuration is kept in *companions until every up script is known.
  */
 static void
-read_migration_file(const char *path, const char *file, List **ups,
+read_migration_file(FileTree *tree, const char *file, List **ups,
 					List **companions)
 {
-	char	   *full = psprintf("%s/%s", path, file);
 	char	   *stem;
 	char	   *version;
 	char	   *name;
 	bool		up;
+	const char *layout = "golang-migrate";
 	Companion  *c;
 
 	if ((up = strip_suffix(file, ".up.sql", &stem)) ||
 		strip_suffix(file, ".down.sql", &stem))
 	{
 		if (!split_version(stem, &version, &name))
-			no_layout(file, false);
+			no_layout(tree, file, false);
 	}
-	else if (!flyway_name(file, &up, &version, &name))
+	else
 	{
-		/* Flyway's configuration of a V script: V1__init.sql.conf */
-		if (!strip_suffix(file, ".conf", &stem) ||
-			!flyway_name(stem, &up, &version, &name) || !up)
-			no_layout(file, false);
-		up = false;
+		layout = "flyway";
+		if (!flyway_name(file, &up, &version, &name))
+		{
+			/* Flyway's configuration of a V script: V1__init.sql.conf */
+			if (!strip_suffix(file, ".conf", &stem) ||
+				!flyway_name(stem, &up, &version, &name) || !up)
+				no_layout(tree, file, false);
+			up = false;
+		}
 	}
 
 	if (up)
 	{
-		*ups = lappend(*ups, migrate_source_new(version, name, file,
-												migrate_read_file(full, file),
-												file));
+		Migration  *m = migrate_source_new(version, name, file,
+										   tree->read(tree, file), file);
+
+		m->layout = layout;
+		*ups = lappend(*ups, m);
 		return;
 	}
 	c = palloc(sizeof(Companion));
 	c->is_config = strip_suffix(file, ".conf", &stem);
 	c->key = pairing_key(c->is_config ? stem : file);
 	c->file = pstrdup(file);
-	c->text = migrate_read_file(full, file);
+	c->text = tree->read(tree, file);
 	*companions = lappend(*companions, c);
 }
 
@@ -445,49 +344,51 @@ attach_companions(List *ups, List *companions)
 	}
 }
 
-/*
- * Read the migrations in directory path.  Reading server files is reserved
- * to superusers and members of pg_read_server_files, as for pg_read_file().
- */
-MigrationSource *
-migrate_source_read_dir(const char *path)
+/* Read the migrations of a directory, whichever side read its files */
+static MigrationSource *
+read_tree(FileTree *tree)
 {
-	List	   *names;
+	List	   *names = tree->list(tree, "");
 	List	   *ups = NIL;
 	List	   *companions = NIL;
 	ListCell   *lc;
 
-	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read migrations directory \"%s\"", path),
-				 errdetail("Only superusers and roles with privileges of pg_read_server_files may read server-side directories."),
-				 path[0] == '[' ?
-				 errhint("To pass migrations as a document, cast the argument to jsonb.") :
-				 errhint("Pass the migrations as a jsonb document instead.")));
-
-	names = list_dir(path, path);
 	if (has_name(names, "sqitch.plan"))
-		return migrate_source_from_list(migrate_sqitch_read(path));
+		return migrate_source_from_list(migrate_sqitch_read(tree));
 
 	foreach(lc, names)
 	{
 		char	   *name = lfirst(lc);
-		char	   *full = psprintf("%s/%s", path, name);
-		struct stat st;
 
-		if (stat(full, &st) != 0)
-			ereport(ERROR,
-					(file_errcode(),
-					 errmsg("could not stat file \"%s\" in migrations directory: %m",
-							name)));
-		if (S_ISDIR(st.st_mode))
-			ups = lappend(ups, read_migration_dir(path, name));
-		else if (S_ISREG(st.st_mode))
-			read_migration_file(path, name, &ups, &companions);
-		else
-			no_layout(name, false);
+		switch (tree->kind(tree, name))
+		{
+			case FILE_ENTRY_DIR:
+				ups = lappend(ups, read_migration_dir(tree, name));
+				break;
+			case FILE_ENTRY_FILE:
+				read_migration_file(tree, name, &ups, &companions);
+				break;
+			default:
+				no_layout(tree, name, false);
+		}
 	}
 	attach_companions(ups, companions);
 	return migrate_source_from_list(ups);
+}
+
+/* Read the migrations in directory path on the server */
+MigrationSource *
+migrate_source_read_dir(const char *path)
+{
+	return read_tree(file_tree_open_dir(path, &file_tree_migrations,
+										path[0] == '[' || path[0] == '{' ?
+										"To pass a document or a map of files, cast the argument to jsonb." :
+										"Pass the migrations as a jsonb document or a map of files instead."));
+}
+
+/* Read the migrations of a directory a client sent as a map of its files */
+MigrationSource *
+migrate_source_read_map(Jsonb *files)
+{
+	return read_tree(file_tree_open_map(files, &file_tree_migrations));
 }

@@ -12,6 +12,11 @@
  * JSON path of the offending value, so that a typo ("donw") is not
  * silently ignored.
  *
+ * A jsonb object is the other form a client may send: a directory as a map
+ * of relative path to base64 content, read by the directory layouts
+ * (migrate_dir.c).  An array is a document, an object a directory; nothing
+ * else is accepted.
+ *
  * src/migrate_json.c
  *
  *-------------------------------------------------------------------------
@@ -141,6 +146,7 @@ read_element(JsonbValue *elem, int index)
 	m = migrate_source_new(values[MEMBER_VERSION],
 						   values[MEMBER_NAME] ? values[MEMBER_NAME] : "",
 						   path, values[MEMBER_UP], "up");
+	m->layout = "document";
 	m->down_sql = values[MEMBER_DOWN];
 	m->down_file = "down";
 	m->verify_sql = values[MEMBER_VERIFY];
@@ -148,7 +154,7 @@ read_element(JsonbValue *elem, int index)
 	return m;
 }
 
-/* Read and check the whole document */
+/* Read and check the whole document, or the directory a map holds */
 MigrationSource *
 migrate_source_read_json(Jsonb *doc)
 {
@@ -158,10 +164,10 @@ migrate_source_read_json(Jsonb *doc)
 	JsonbValue	v;
 	int			index = 0;
 
+	if (JB_ROOT_IS_OBJECT(doc))
+		return migrate_source_read_map(doc);
 	if (!JB_ROOT_IS_ARRAY(doc) || JB_ROOT_IS_SCALAR(doc))
-		shape_error("$", JB_ROOT_IS_OBJECT(doc) ?
-					"Expected an array of migrations, found an object." :
-					"Expected an array of migrations, found a scalar.");
+		shape_error("$", "Expected an array of migrations, or an object mapping the paths of a directory's files to their content in base64; found a scalar.");
 
 	it = JsonbIteratorInit(&doc->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)

@@ -28,8 +28,8 @@
 #include "migrate.h"
 
 /* Offset of the first token at or after offset: blanks and comments skipped */
-static int
-skip_blanks(const char *sql, int offset, int end)
+int
+migrate_skip_blanks(const char *sql, int offset, int end)
 {
 	while (offset < end)
 	{
@@ -133,7 +133,7 @@ explain_psql_syntax(MigrationErrorContext *ctx, int offset)
 
 			if (is_copy_stdio(last->stmt))
 			{
-				ctx->stmt_offset = skip_blanks(ctx->sql, last->stmt_location,
+				ctx->stmt_offset = migrate_skip_blanks(ctx->sql, last->stmt_location,
 											   line_start);
 				refuse_copy_stdio(ctx, (CopyStmt *) last->stmt);
 			}
@@ -200,13 +200,29 @@ parse_script(MigrationErrorContext *ctx)
 	return result;
 }
 
+/* Does REINDEX say CONCURRENTLY? */
+bool
+migrate_reindex_concurrent(ReindexStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->params)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Statements that PostgreSQL refuses inside a transaction block: name them
  * here, since inside a migration they would fail with a confusing message
- * about functions.
+ * about functions.  The worker runs them at top level (worker_exec.c).
  */
-static const char *
-needs_top_level(Node *stmt)
+const char *
+migrate_statement_top_level(Node *stmt)
 {
 	switch (nodeTag(stmt))
 	{
@@ -221,20 +237,12 @@ needs_top_level(Node *stmt)
 		case T_ReindexStmt:
 			{
 				ReindexStmt *reindex = (ReindexStmt *) stmt;
-				ListCell   *lc;
 
 				if (reindex->kind == REINDEX_OBJECT_SYSTEM ||
 					reindex->kind == REINDEX_OBJECT_DATABASE)
 					return "REINDEX DATABASE";
-				foreach(lc, reindex->params)
-				{
-					DefElem    *opt = lfirst_node(DefElem, lc);
-
-					if (strcmp(opt->defname, "concurrently") == 0 &&
-						defGetBoolean(opt))
-						return "REINDEX CONCURRENTLY";
-				}
-				return NULL;
+				return migrate_reindex_concurrent(reindex) ?
+					"REINDEX CONCURRENTLY" : NULL;
 			}
 		case T_CreatedbStmt:
 			return "CREATE DATABASE";
@@ -251,6 +259,34 @@ needs_top_level(Node *stmt)
 	}
 }
 
+/*
+ * A statement of a migration that runs outside a transaction block (kind
+ * MIGRATE_SCRIPT_TOP_LEVEL), which the worker runs and resumes: what it
+ * cannot resume is refused.  A concurrent index build needs a name, by
+ * which a build cut short is found again; commands that act on the whole
+ * cluster do not belong in one database's migrations.
+ */
+static void
+check_top_level_statement(MigrationErrorContext *ctx, Node *stmt,
+						  const char *what)
+{
+	if (IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->concurrent &&
+		((IndexStmt *) stmt)->idxname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("CREATE INDEX CONCURRENTLY without an index name is not supported in migration \"%s\"",
+						ctx->label),
+				 errdetail("The worker finds an index build that was cut short by its name, to drop it and build it again."),
+				 errhint("Name the index.")));
+	if (IsA(stmt, CreatedbStmt) || IsA(stmt, DropdbStmt) ||
+		IsA(stmt, AlterSystemStmt) || IsA(stmt, CreateTableSpaceStmt) ||
+		IsA(stmt, DropTableSpaceStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is not supported in migration \"%s\"", what, ctx->label),
+				 errdetail("It acts on the whole cluster, not on the database the migration is for.")));
+}
+
 static void
 check_statement(MigrationErrorContext *ctx, MigrationScriptKind kind,
 				Node *stmt)
@@ -260,7 +296,13 @@ check_statement(MigrationErrorContext *ctx, MigrationScriptKind kind,
 	if (is_copy_stdio(stmt))
 		refuse_copy_stdio(ctx, (CopyStmt *) stmt);
 
-	what = needs_top_level(stmt);
+	what = migrate_statement_top_level(stmt);
+	if (kind == MIGRATE_SCRIPT_TOP_LEVEL)
+	{
+		if (what != NULL)
+			check_top_level_statement(ctx, stmt, what);
+		return;
+	}
 	if (what != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -268,7 +310,7 @@ check_statement(MigrationErrorContext *ctx, MigrationScriptKind kind,
 				 errdetail("Migration \"%s\" runs inside the caller's transaction.",
 						   ctx->label),
 				 kind == MIGRATE_SCRIPT_UP ?
-				 errhint("Put it in a migration of its own whose up SQL starts with the line \"%s\"; run that one outside a transaction block (for example with psql) and record it with dbops.baseline().",
+				 errhint("Put it in a migration of its own whose up SQL starts with the line \"%s\", and queue it with dbops.submit_migrations(): the dbops worker runs it outside a transaction block.",
 						 MIGRATE_NO_TRANSACTION_MARK) : 0));
 }
 
@@ -282,6 +324,12 @@ static bool
 check_transaction_stmt(MigrationErrorContext *ctx, MigrationScriptKind kind,
 					   TransactionStmt *stmt, int *begin_offset)
 {
+	if (kind == MIGRATE_SCRIPT_TOP_LEVEL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("transaction control is not supported in migration \"%s\"",
+						ctx->label),
+				 errdetail("A migration marked to run outside a transaction runs each statement in a transaction of its own.")));
 	switch (stmt->kind)
 	{
 		case TRANS_STMT_BEGIN:
@@ -395,7 +443,7 @@ migrate_script_parse(const char *label, const char *file, const char *sql,
 		MigrationStatement *st;
 
 		/* rs->stmt_location includes the comments before the statement */
-		ctx.stmt_offset = skip_blanks(sql, rs->stmt_location, end);
+		ctx.stmt_offset = migrate_skip_blanks(sql, rs->stmt_location, end);
 		ctx.stmt_length = end - ctx.stmt_offset;
 
 		if (IsA(rs->stmt, TransactionStmt))

@@ -56,18 +56,76 @@ migrate_skip_bom(const char *sql)
 	return sql;
 }
 
-/* Does sql start with the no-transaction mark on a line of its own? */
-bool
-migrate_has_no_transaction_mark(const char *sql)
+/*
+ * Read the directives of a script: a leading block of lines that start
+ * with "-- dbops:", in any order (the block ends at the first other line).
+ *
+ *		-- dbops:no-transaction				runs outside a transaction block
+ *		-- dbops:allow-hazard NAME [NAME...]	dbops.hazard_policy lets it pass
+ *
+ * An unrecognized directive or hazard name is an error naming the file and
+ * line: a misspelt directive silently ignored would do what the author
+ * meant to prevent.
+ */
+void
+migrate_directives_parse(const char *label, const char *file, const char *sql,
+						 MigrationDirectives *out)
 {
-	size_t		marklen = strlen(MIGRATE_NO_TRANSACTION_MARK);
-	const char *p;
+	size_t		prefix_len = strlen(MIGRATE_DIRECTIVE_PREFIX);
+	const char *line = sql;
+	MigrationErrorContext ctx;
 
-	if (sql == NULL || strncmp(sql, MIGRATE_NO_TRANSACTION_MARK, marklen) != 0)
-		return false;
-	for (p = sql + marklen; *p == ' ' || *p == '\t' || *p == '\r'; p++)
-		;
-	return *p == '\n' || *p == '\0';
+	memset(out, 0, sizeof(MigrationDirectives));
+	if (sql == NULL)
+		return;
+	migrate_errcontext_push(&ctx, label, file, sql);
+	while (strncmp(line, MIGRATE_DIRECTIVE_PREFIX, prefix_len) == 0)
+	{
+		const char *end = line + strcspn(line, "\n");
+		const char *p = line + prefix_len;
+		size_t		wlen = strcspn(p, " \t\r\n");
+		char	   *word = pnstrdup(p, wlen);
+		List	   *args = NIL;
+
+		ctx.stmt_offset = line - sql;
+		ctx.stmt_length = end - line;
+		for (p += wlen; p < end;)
+		{
+			size_t		alen;
+
+			p += strspn(p, " \t\r,");
+			alen = Min(strcspn(p, " \t\r,\n"), (size_t) (end - p));
+			if (alen > 0)
+				args = lappend(args, pnstrdup(p, alen));
+			p += alen;
+		}
+
+		if (strcmp(word, "no-transaction") == 0 && args == NIL)
+			out->no_transaction = true;
+		else if (strcmp(word, "allow-hazard") == 0 && args != NIL)
+		{
+			ListCell   *lc;
+
+			foreach(lc, args)
+			{
+				if (!migrate_hazard_known(lfirst(lc)))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("unrecognized hazard \"%s\" in directive of migration \"%s\"",
+									(char *) lfirst(lc), label),
+							 errhint("The hazards are named in the column \"hazard\" of dbops.migration_hazards().")));
+			}
+			out->allow_hazards = list_concat(out->allow_hazards, args);
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid directive \"%s\" in migration \"%s\"",
+							pnstrdup(line, end - line), label),
+					 errdetail("The directives are \"-- dbops:no-transaction\" and \"-- dbops:allow-hazard\" followed by one or more hazard names.")));
+		line = *end == '\n' ? end + 1 : end;
+	}
+	migrate_errcontext_pop(&ctx);
 }
 
 /*
@@ -87,7 +145,8 @@ migrate_source_new(const char *version, const char *name, const char *origin,
 	m->up_sql = up_sql;
 	m->up_file = pstrdup(up_file);
 	migrate_source_checksum(up_sql, strlen(up_sql), m->checksum);
-	if (migrate_has_no_transaction_mark(up_sql))
+	migrate_directives_parse(m->label, m->up_file, up_sql, &m->directives);
+	if (m->directives.no_transaction)
 		m->no_transaction = psprintf("Its up SQL starts with \"%s\".",
 									 MIGRATE_NO_TRANSACTION_MARK);
 	return m;

@@ -41,10 +41,9 @@ first_word(const char *line)
 
 /* The changes of sqitch.plan, in plan order, with the tag after each */
 static List *
-read_plan(const char *dir)
+read_plan(FileTree *tree)
 {
-	char	   *plan = migrate_read_file(psprintf("%s/sqitch.plan", dir),
-										 "sqitch.plan");
+	char	   *plan = tree->read(tree, "sqitch.plan");
 	List	   *changes = NIL;
 	char	   *line = plan;
 	int			untagged = 0;	/* changes at the end that await a tag */
@@ -91,11 +90,11 @@ reworked_later(List *changes, int index)
 	return false;
 }
 
-/* Read the Sqitch project in dir into a list of migrations */
+/* Read the Sqitch project of a directory into a list of migrations */
 List *
-migrate_sqitch_read(const char *dir)
+migrate_sqitch_read(FileTree *tree)
 {
-	List	   *changes = read_plan(dir);
+	List	   *changes = read_plan(tree);
 	List	   *migrations = NIL;
 
 	for (int i = 0; i < list_length(changes); i++)
@@ -117,14 +116,13 @@ migrate_sqitch_read(const char *dir)
 
 		file = psprintf("deploy/%s.sql", script);
 		m = migrate_source_new(psprintf("%d", i + 1), c->name, file,
-							   migrate_read_file(psprintf("%s/%s", dir, file), file),
+							   tree->read(tree, file),
 							   file);
+		m->layout = "sqitch";
 		m->down_file = psprintf("revert/%s.sql", script);
-		m->down_sql = migrate_read_optional(psprintf("%s/%s", dir, m->down_file),
-											m->down_file);
+		m->down_sql = file_tree_read_optional(tree, m->down_file);
 		m->verify_file = psprintf("verify/%s.sql", script);
-		m->verify_sql = migrate_read_optional(psprintf("%s/%s", dir, m->verify_file),
-											  m->verify_file);
+		m->verify_sql = file_tree_read_optional(tree, m->verify_file);
 		migrations = lappend(migrations, m);
 	}
 	return migrations;

@@ -3,15 +3,16 @@
 # needs on Debian 12, and nothing that is already there.
 #
 # Usage: test/bootstrap.sh demo|test|bench
-# Packages come from Debian; the Node tools (Azurite, dbmate) from npm into
-# test/node_modules, pinned in test/package.json.  Must run as root when
-# something is missing; says what is missing otherwise.
+# Packages come from Debian; the Node tools (Azurite, dbmate, squawk) from
+# npm into test/node_modules, pinned in test/package.json.  Must run as root
+# when something is missing; says what is missing otherwise.
 set -u
 mode=${1:-test}
 here=$(cd "$(dirname "$0")" && pwd)
 
-# Build and run dbops at all (the demo needs nothing more).
-pkgs="postgresql-15 postgresql-server-dev-15 make gcc libc6-dev
+# Build and run dbops at all (the demo needs nothing more); libpq-dev for
+# the dbops client, libyaml-dev for Hasura metadata directories.
+pkgs="postgresql-15 postgresql-server-dev-15 make gcc libc6-dev libpq-dev libyaml-dev
       libcurl4-openssl-dev libssl-dev libzstd-dev zstd curl ca-certificates iproute2"
 npm_needed=no
 case "$mode" in

@@ -27,13 +27,17 @@ CREATE TABLE dbops.schema_migrations (
 	-- the role that supplied the SQL (apply, repair, baseline): rollback
 	-- runs down_sql as this role, for its members only
 	supplier oid NOT NULL,
-	supplier_name name NOT NULL
+	supplier_name name NOT NULL,
+	-- the restore point written just before it ran (WAL archived only)
+	restore_point text,
+	restore_lsn pg_lsn
 );
 COMMENT ON TABLE dbops.schema_migrations IS 'migrations applied (or baselined) in this database';
 COMMENT ON COLUMN dbops.schema_migrations.checksum IS 'hex digest of the exact bytes of the up SQL';
 COMMENT ON COLUMN dbops.schema_migrations.baseline IS 'marked as applied by baseline() without running';
 COMMENT ON COLUMN dbops.schema_migrations.supplier IS 'OID of the role that supplied the stored SQL; down_sql runs as this role';
 COMMENT ON COLUMN dbops.schema_migrations.supplier_name IS 'name of that role when it supplied the SQL';
+COMMENT ON COLUMN dbops.schema_migrations.restore_lsn IS 'LSN of the restore point written before it ran: restore with recovery_target_lsn and recovery_target_inclusive = off to get the database as it was before it';
 
 /*
  * What rollback, baseline and repair did: applying is recorded by the rows
@@ -70,13 +74,17 @@ GRANT SELECT ON dbops.schema_migrations, dbops.migration_events TO dbops_admin;
 /*
  * apply_migrations: apply every pending migration of a source, in version
  * order, in the caller's transaction.  The text form reads a server-side
- * directory; the jsonb form takes the migrations as a document.
+ * directory; the jsonb form takes the migrations as a document (an array)
+ * or a directory's files sent by a client (an object mapping each relative
+ * path to its content in base64), as every jsonb form below does.
+ * lock_timeout and lock_retries override dbops.lock_timeout and
+ * dbops.lock_retries; a dry run reports each migration's hazards.
  */
 CREATE FUNCTION dbops.apply_migrations(source_dir text,
 	target_version text DEFAULT NULL,
 	dry_run boolean DEFAULT false,
 	allow_out_of_order boolean DEFAULT false,
-	on_drift text DEFAULT 'warn',
+	on_drift text DEFAULT NULL,
 	lock_timeout interval DEFAULT NULL,
 	lock_retries integer DEFAULT NULL)
 RETURNS TABLE(version text, name text, action text, duration interval,
@@ -92,7 +100,7 @@ CREATE FUNCTION dbops.apply_migrations(migrations jsonb,
 	target_version text DEFAULT NULL,
 	dry_run boolean DEFAULT false,
 	allow_out_of_order boolean DEFAULT false,
-	on_drift text DEFAULT 'warn',
+	on_drift text DEFAULT NULL,
 	lock_timeout interval DEFAULT NULL,
 	lock_retries integer DEFAULT NULL)
 RETURNS TABLE(version text, name text, action text, duration interval,
@@ -100,7 +108,7 @@ RETURNS TABLE(version text, name text, action text, duration interval,
 AS 'MODULE_PATHNAME', 'dbops_apply_migrations_json'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean, text, interval, integer)
-	IS 'apply the pending migrations of a jsonb document';
+	IS 'apply the pending migrations of a jsonb document or map of files';
 REVOKE ALL ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean, text, interval, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dbops.apply_migrations(jsonb, text, boolean, boolean, text, interval, integer) TO dbops_admin;
 
@@ -188,3 +196,56 @@ COMMENT ON FUNCTION dbops.repair_migrations(jsonb)
 	IS 'accept changed migrations of a jsonb document for applied migrations';
 REVOKE ALL ON FUNCTION dbops.repair_migrations(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dbops.repair_migrations(jsonb) TO dbops_admin;
+
+/*
+ * migration_hazards: for every statement of the source's pending
+ * migrations that blocks, rewrites, scans, drops or renames, the lock it
+ * takes, the size of its table, an estimate of the lock time (size /
+ * dbops.hazard_rewrite_rate) and the safer form.  Reads only.
+ */
+CREATE FUNCTION dbops.migration_hazards(source_dir text)
+RETURNS TABLE(version text, name text, file text, line integer, hazard text,
+	level text, allowed boolean, relation text, lock_mode text, blocks text,
+	effect text, table_bytes bigint, table_rows bigint,
+	estimated_lock_time interval, message text, safer text)
+AS 'MODULE_PATHNAME', 'dbops_migration_hazards_dir'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dbops.migration_hazards(text)
+	IS 'hazards of the pending migrations of a server-side directory';
+REVOKE ALL ON FUNCTION dbops.migration_hazards(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.migration_hazards(text) TO dbops_admin;
+
+CREATE FUNCTION dbops.migration_hazards(migrations jsonb)
+RETURNS TABLE(version text, name text, file text, line integer, hazard text,
+	level text, allowed boolean, relation text, lock_mode text, blocks text,
+	effect text, table_bytes bigint, table_rows bigint,
+	estimated_lock_time interval, message text, safer text)
+AS 'MODULE_PATHNAME', 'dbops_migration_hazards_json'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dbops.migration_hazards(jsonb)
+	IS 'hazards of the pending migrations of a jsonb document or map of files';
+REVOKE ALL ON FUNCTION dbops.migration_hazards(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.migration_hazards(jsonb) TO dbops_admin;
+
+/*
+ * migration_layout: the layout of the source's latest migration (hasura,
+ * diesel, golang-migrate, flyway, sqitch, document), its version and the
+ * number of migrations, for a client that adds the next one.
+ */
+CREATE FUNCTION dbops.migration_layout(source_dir text)
+RETURNS TABLE(layout text, latest_version text, migrations integer)
+AS 'MODULE_PATHNAME', 'dbops_migration_layout_dir'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dbops.migration_layout(text)
+	IS 'layout and latest version of a server-side migrations directory';
+REVOKE ALL ON FUNCTION dbops.migration_layout(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.migration_layout(text) TO dbops_admin;
+
+CREATE FUNCTION dbops.migration_layout(migrations jsonb)
+RETURNS TABLE(layout text, latest_version text, migrations integer)
+AS 'MODULE_PATHNAME', 'dbops_migration_layout_json'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dbops.migration_layout(jsonb)
+	IS 'layout and latest version of a jsonb document or map of files';
+REVOKE ALL ON FUNCTION dbops.migration_layout(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.migration_layout(jsonb) TO dbops_admin;

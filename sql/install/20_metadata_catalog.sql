@@ -71,12 +71,13 @@ CREATE TABLE dbops.metadata_created (
 	-- functions generated for its relationship filters (their signatures)
 	functions text[],
 	-- what it was made from, so that an import changes only what differs
-	-- (src: metadata_fingerprint): the permission and its table's columns,
-	-- the relationships its filters read through (NULL: none), and the
-	-- policy as PostgreSQL holds it (NULL: a view)
+	-- (metadata_fingerprints): the permission and its table's columns, the
+	-- relationships its filters read through (NULL: none); and the policy
+	-- row as made (NULL: a view), which ALTER POLICY replaces
 	fingerprint text,
 	relationships_digest text,
-	policy_digest text,
+	policy_oid oid,
+	policy_xmin xid,
 	PRIMARY KEY (table_schema, table_name, role_name, action)
 );
 COMMENT ON TABLE dbops.metadata_created IS 'grants, policies and functions created by dbops for its permissions';

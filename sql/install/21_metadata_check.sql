@@ -141,9 +141,10 @@ $$;
  * tables, relationships and permissions, with a few set-based queries
  * rather than per entry (an import may hold thousands); each distinct
  * condition is checked once per table.  caller NULL skips the ownership
- * check (re-checking what is stored).  Ordered as in the document.
+ * check (re-checking what is stored); relationships is the document's
+ * metadata_relationship_map().  Ordered as in the document.
  */
-CREATE FUNCTION dbops_internal.metadata_problems(doc jsonb, caller oid)
+CREATE FUNCTION dbops_internal.metadata_problems(doc jsonb, caller oid, relationships jsonb)
 RETURNS SETOF dbops_internal.metadata_problem
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -163,8 +164,6 @@ WITH t AS MATERIALIZED (
 	LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = x.e #>> '{table,schema}'
 	LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = x.e #>> '{table,name}'
 	WHERE jsonb_typeof(x.e) = 'object'
-), relmap AS MATERIALIZED (
-	SELECT dbops_internal.metadata_relationship_map(doc) AS m
 ), rels AS (
 	SELECT t.ti, t.s, t.t, t.relid, k.kind, k.ki, r.ri - 1 AS ri, r.e AS rel,
 		format('%s.%s_relationships[%s].using', t.tpath, k.kind, r.ri - 1) AS path,
@@ -224,7 +223,7 @@ WITH t AS MATERIALIZED (
 	FROM (SELECT DISTINCT relid, k, sql, hasura, presets FROM conditions_set
 		  WHERE relid IS NOT NULL) d,
 		LATERAL jsonb_array_elements(dbops_internal.metadata_condition_problems(
-			d.relid, d.k, d.sql, d.hasura, d.presets, (SELECT m FROM relmap))) pr(e)
+			d.relid, d.k, d.sql, d.hasura, d.presets, relationships)) pr(e)
 ), problems AS (
 	-- the reader's problems of permissions (kept, not enforced; accepted)
 	SELECT 0 AS ti, -1 AS section, pr.i AS idx, 0 AS n, ''::text AS sub,
@@ -379,8 +378,8 @@ $$;
  * Every problem of a document in normal form, with the Hasura expressions
  * already normalised: the reader's, then the checks against the database.
  */
-CREATE FUNCTION dbops_internal.metadata_all_problems(doc jsonb, caller oid)
+CREATE FUNCTION dbops_internal.metadata_all_problems(doc jsonb, caller oid, relationships jsonb)
 RETURNS dbops_internal.metadata_problem[]
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT ARRAY(SELECT dbops_internal.metadata_problems(doc, caller)) $$;
+AS $$ SELECT ARRAY(SELECT dbops_internal.metadata_problems(doc, caller, relationships)) $$;

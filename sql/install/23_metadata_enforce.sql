@@ -87,10 +87,10 @@ $$;
 /*
  * relationships: the map of metadata_relationship_map(), which the
  * conditions' relationship filters read, and its digest (recorded when a
- * filter reads through it).
+ * filter reads through it); fingerprint: see metadata_fingerprints.
  */
 CREATE FUNCTION dbops_internal.metadata_enforce(p dbops.metadata_permissions, relid oid, is_view boolean,
-	relationships jsonb, relationships_digest text)
+	relationships jsonb, relationships_digest text, fingerprint text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -98,6 +98,8 @@ AS $$
 DECLARE
 	pol name;
 	functions text[];
+	pol_oid oid;
+	pol_xmin xid;
 BEGIN
 	IF p IS NULL OR relid IS NULL OR is_view IS NULL OR relationships IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
@@ -109,42 +111,44 @@ BEGIN
 		-- no condition means every row: with RLS on, a role without a policy sees none
 		pol := dbops_internal.metadata_policy_name(p.action, p.role_name);
 		functions := dbops_internal.metadata_create_policy(relid, pol, p, relationships);
+		SELECT pp.oid, pp.xmin INTO pol_oid, pol_xmin FROM pg_catalog.pg_policy pp
+		WHERE pp.polrelid = relid AND pp.polname = pol;
 	END IF;
 	INSERT INTO dbops.metadata_created
-	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol, functions,
-			dbops_internal.metadata_fingerprint(p, relid),
-			CASE WHEN cardinality(functions) > 0 THEN relationships_digest END,
-			dbops_internal.metadata_policy_digest(relid, pol));
+	VALUES (p.table_schema, p.table_name, p.role_name, p.action, pol, functions, fingerprint,
+			CASE WHEN cardinality(functions) > 0 THEN relationships_digest END, pol_oid, pol_xmin);
 END
 $$;
 
 /*
- * What an enforced permission is compared by.  The fingerprint covers the
- * permission as stored and its table's kind and columns (a policy binds
- * columns by number: a renamed or re-added column makes it stale); the
- * policy digest covers the policy as PostgreSQL holds it, so that one
- * altered or replaced by hand is made again.
+ * What an enforced permission is compared by: the permission as stored
+ * and its table's kind and columns (a policy binds columns by number: a
+ * renamed or re-added column makes it stale), for an array of permissions
+ * at once (each table's columns are read once).
  */
-CREATE FUNCTION dbops_internal.metadata_fingerprint(p dbops.metadata_permissions, relid oid)
-RETURNS text
-LANGUAGE sql STABLE
+CREATE FUNCTION dbops_internal.metadata_fingerprints(perms dbops.metadata_permissions[])
+RETURNS TABLE (table_schema name, table_name name, role_name name, action text, fingerprint text)
+LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT md5(jsonb_build_array(p.columns, p.filter, p."check", p.filter_hasura, p.check_hasura,
-		p.presets, (SELECT relkind FROM pg_catalog.pg_class WHERE oid = relid),
-		(SELECT string_agg(a.attnum || ' ' || a.atttypid || ' ' || a.attname, ',' ORDER BY a.attnum)
-		 FROM pg_catalog.pg_attribute a
-		 WHERE a.attrelid = relid AND a.attnum > 0 AND NOT a.attisdropped))::text)
-$$;
-
-CREATE FUNCTION dbops_internal.metadata_policy_digest(relid oid, policy name)
-RETURNS text
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT md5(concat_ws(' ', pol.polcmd, pol.polpermissive, pol.polroles::text, pol.polqual::text,
-						 pol.polwithcheck::text))
-	FROM pg_catalog.pg_policy pol WHERE pol.polrelid = relid AND pol.polname = policy
+	WITH p AS (
+		SELECT * FROM unnest(perms)
+	), rels AS (
+		SELECT DISTINCT p.table_schema, p.table_name,
+			to_regclass(format('%I.%I', p.table_schema, p.table_name)) AS relid
+		FROM p
+	), tables AS (
+		SELECT r.table_schema, r.table_name,
+			(SELECT c.relkind::text FROM pg_catalog.pg_class c WHERE c.oid = r.relid) || ' ' ||
+			(SELECT string_agg(a.attnum || ' ' || a.atttypid || ' ' || a.attname, ',' ORDER BY a.attnum)
+			 FROM pg_catalog.pg_attribute a
+			 WHERE a.attrelid = r.relid AND a.attnum > 0 AND NOT a.attisdropped) AS digest
+		FROM rels r
+	)
+	SELECT p.table_schema, p.table_name, p.role_name, p.action,
+		md5(jsonb_build_array(p.columns, p.filter, p."check", p.filter_hasura, p.check_hasura,
+							  p.presets, t.digest)::text)
+	FROM p JOIN tables t USING (table_schema, table_name)
 $$;
 
 /*

@@ -18,7 +18,11 @@ CREATE TYPE dbops_internal.metadata_change AS (
 	table_name name,
 	role_name name,				-- a permission's
 	action text,
-	detail text
+	detail text,
+	-- a permission to make: it, and what it is compared by
+	-- (metadata_fingerprints)
+	permission dbops.metadata_permissions,
+	fingerprint text
 );
 
 -- the tables, relationships and permissions of a document in normal form, as catalog rows
@@ -64,16 +68,19 @@ $$;
 
 /*
  * Whether what dbops made for a permission is all still there: the policy
- * as it was made, the functions its filters read through, and the grant by
- * dbops_grantor (on the table, or on every column listed).
+ * as it was made (the same row: ALTER POLICY writes a new one), the
+ * functions its filters read through, and the grant by dbops_grantor (on
+ * the table, or on every column listed).
  */
 CREATE FUNCTION dbops_internal.metadata_intact(made dbops.metadata_created, relid oid, columns name[])
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT made.policy_digest IS NOT DISTINCT FROM
-			dbops_internal.metadata_policy_digest(relid, made.policy_name)
+	SELECT (made.policy_oid IS NULL OR EXISTS (
+				SELECT FROM pg_catalog.pg_policy pol
+				WHERE pol.oid = made.policy_oid AND pol.polrelid = relid
+				  AND pol.xmin = made.policy_xmin))
 		AND NOT EXISTS (SELECT FROM unnest(made.functions) f WHERE to_regprocedure(f) IS NULL)
 		AND NOT EXISTS (
 			SELECT FROM unnest(CASE WHEN made.action = 'delete' OR columns IS NULL
@@ -114,13 +121,19 @@ WITH bad AS (
 	FROM dbops_internal.metadata_doc_tables(doc) d
 	LEFT JOIN pg_catalog.pg_class c ON c.oid = to_regclass(format('%I.%I', d.table_schema, d.table_name))
 	LEFT JOIN dbops.metadata_tables m USING (table_schema, table_name)
-), want AS (
-	SELECT p, t.relid, dbops_internal.metadata_fingerprint(p, t.relid) AS fingerprint
+), want_perms AS MATERIALIZED (
+	SELECT p, t.relid
 	FROM dbops_internal.metadata_doc_permissions(doc) p
 	JOIN want_tables t ON t.ok AND t.table_schema = p.table_schema AND t.table_name = p.table_name
 	WHERE NOT EXISTS (SELECT FROM bad b WHERE b.table_schema = p.table_schema
 						AND b.table_name = p.table_name AND b.entry_name = p.role_name
 						AND b.action = p.action)
+), want AS (
+	SELECT w.p, w.relid, f.fingerprint
+	FROM want_perms w
+	JOIN dbops_internal.metadata_fingerprints(ARRAY(SELECT p FROM want_perms)) f
+		ON f.table_schema = (w.p).table_schema AND f.table_name = (w.p).table_name
+		AND f.role_name = (w.p).role_name AND f.action = (w.p).action
 ), tables AS (
 	SELECT 1 AS step, 'untrack' AS change, m.table_schema, m.table_name, NULL::text AS detail
 	FROM dbops.metadata_tables m
@@ -147,7 +160,7 @@ WITH bad AS (
 	FROM want_tables t WHERE NOT t.ok AND t.prepared IS NULL
 ), perms AS (
 	SELECT CASE WHEN w.p IS NULL THEN 'drop' ELSE 'replace' END AS change,
-		m.table_schema, m.table_name, m.role_name, m.action,
+		m.table_schema, m.table_name, m.role_name, m.action, w.p AS permission, w.fingerprint,
 		CASE WHEN w.p IS NULL THEN NULL
 			 WHEN force THEN 'reload'
 			 WHEN w.fingerprint IS DISTINCT FROM m.fingerprint THEN 'the permission or its table changed'
@@ -164,32 +177,48 @@ WITH bad AS (
 	   OR EXISTS (SELECT FROM tables t WHERE t.change = 'prepare'
 				  AND t.table_schema = m.table_schema AND t.table_name = m.table_name)
 	UNION ALL
-	SELECT 'create', (w.p).table_schema, (w.p).table_name, (w.p).role_name, (w.p).action, NULL
+	SELECT 'create', (w.p).table_schema, (w.p).table_name, (w.p).role_name, (w.p).action,
+		w.p, w.fingerprint, NULL
 	FROM want w
 	WHERE NOT EXISTS (SELECT FROM dbops.metadata_created m
 					  WHERE m.table_schema = (w.p).table_schema AND m.table_name = (w.p).table_name
 						AND m.role_name = (w.p).role_name AND m.action = (w.p).action)
 )
-SELECT change, table_schema, table_name, role_name, action, detail
-FROM (SELECT step, change, table_schema, table_name, NULL::name AS role_name, NULL::text AS action, detail
+SELECT change, table_schema, table_name, role_name, action, detail, permission, fingerprint
+FROM (SELECT step, change, table_schema, table_name, NULL::name AS role_name, NULL::text AS action,
+		  detail, NULL::dbops.metadata_permissions AS permission, NULL::text AS fingerprint
 	  FROM tables
 	  UNION ALL
 	  SELECT CASE WHEN change = 'create' THEN 3 ELSE 0 END, change, table_schema, table_name,
-		  role_name, action, detail
+		  role_name, action, detail, permission, fingerprint
 	  FROM perms) s
 ORDER BY step, table_schema COLLATE "C", table_name COLLATE "C", role_name COLLATE "C", action
 $$;
 
--- a plan as the dry run shows it
+/*
+ * A plan as the dry run shows it.  A permission's change names the
+ * privilege dbops_grantor revokes (all of it, on the table and its
+ * columns) and grants, and the policy it drops or creates (none on views).
+ */
 CREATE FUNCTION dbops_internal.metadata_plan_json(plan dbops_internal.metadata_change[])
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('change', c.change,
 			'schema', c.table_schema, 'table', c.table_name, 'role', c.role_name,
-			'action', c.action, 'detail', c.detail)) ORDER BY i), '[]')
-	FROM unnest(plan) WITH ORDINALITY c(change, table_schema, table_name, role_name, action, detail, i)
+			'action', c.action, 'detail', c.detail,
+			'revoke', CASE WHEN c.change IN ('drop', 'replace') THEN upper(c.action) END,
+			'grant', CASE WHEN c.change IN ('create', 'replace') THEN upper(c.action)
+				|| CASE WHEN c.action <> 'delete' AND (c.permission).columns IS NOT NULL
+					THEN ' (' || (SELECT string_agg(quote_ident(col), ', ')
+								  FROM unnest((c.permission).columns) col) || ')' ELSE '' END END,
+			'policy', CASE WHEN c.role_name IS NOT NULL AND cl.relkind IS DISTINCT FROM 'v'
+				THEN dbops_internal.metadata_policy_name(c.action, c.role_name) END))
+		ORDER BY i), '[]')
+	FROM unnest(plan) WITH ORDINALITY c(change, table_schema, table_name, role_name, action, detail,
+										permission, fingerprint, i)
+	LEFT JOIN pg_catalog.pg_class cl ON cl.oid = to_regclass(format('%I.%I', c.table_schema, c.table_name))
 $$;
 
 /*
@@ -277,31 +306,29 @@ BEGIN
 	PERFORM dbops_internal.metadata_prepare(c.table_schema, c.table_name)
 	FROM unnest(plan) c
 	WHERE c.change = 'track' AND c.detail IS DISTINCT FROM 'inconsistent';
-	PERFORM dbops_internal.metadata_enforce(p, cl.oid, cl.relkind = 'v', relationships,
-		relationships_digest)
+	-- (not joined with the catalog just filled: it has no statistics yet)
+	PERFORM dbops_internal.metadata_enforce(c.permission, cl.oid, cl.relkind = 'v', relationships,
+		relationships_digest, c.fingerprint)
 	FROM unnest(plan) c
-	JOIN dbops.metadata_permissions p
-		ON p.table_schema = c.table_schema AND p.table_name = c.table_name
-		AND p.role_name = c.role_name AND p.action = c.action
 	JOIN pg_catalog.pg_class cl ON cl.oid = to_regclass(format('%I.%I', c.table_schema, c.table_name))
 	WHERE c.change IN ('create', 'replace');
 END
 $$;
 
 /*
- * Plan a checked document (metadata_check_read) and carry the plan out,
- * unless dry_run: then return it with the problems instead.  force: see
- * metadata_plan.  Returns the problems, warnings included.
+ * Plan a checked document (metadata_check_read: its problems and
+ * relationships) and carry the plan out, unless dry_run: then return it
+ * with the problems instead.  force: see metadata_plan.  Returns the
+ * problems, warnings included.
  */
 CREATE FUNCTION dbops_internal.metadata_change_to(checked jsonb, problems dbops_internal.metadata_problem[],
-	accepted text[], force boolean, dry_run boolean)
+	relationships jsonb, accepted text[], force boolean, dry_run boolean)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
-	relationships jsonb := dbops_internal.metadata_relationship_map(checked);
 	digest text := md5(relationships::text);
 	plan dbops_internal.metadata_change[] :=
 		ARRAY(SELECT dbops_internal.metadata_plan(checked, problems, digest, force));

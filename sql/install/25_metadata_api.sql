@@ -5,24 +5,25 @@
 
 /*
  * A document in normal form (src/metadata_document.c) checked against the
- * database.  caller NULL skips the ownership checks (re-checking what is
- * stored).
+ * database, with its relationships resolved.  caller NULL skips the
+ * ownership checks (re-checking what is stored).
  */
 CREATE FUNCTION dbops_internal.metadata_check_read(doc jsonb, caller oid,
-	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[])
+	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[], OUT relationships jsonb)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 BEGIN
 	checked := doc;
-	problems := dbops_internal.metadata_all_problems(checked, caller);
+	relationships := dbops_internal.metadata_relationship_map(checked);
+	problems := dbops_internal.metadata_all_problems(checked, caller, relationships);
 END
 $$;
 
 -- the same for a document not read yet, with the restrictive keys accepted so far
 CREATE FUNCTION dbops_internal.metadata_check_document(doc jsonb, role_map jsonb, caller oid,
-	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[])
+	OUT checked jsonb, OUT problems dbops_internal.metadata_problem[], OUT relationships jsonb)
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -223,7 +224,8 @@ BEGIN
 	INSERT INTO dbops.metadata_permissions SELECT perm.*;
 	IF (SELECT prepared FROM dbops.metadata_tables WHERE table_schema = ref.s AND table_name = ref.t) THEN
 		PERFORM dbops_internal.metadata_enforce(perm, tbl,
-			(SELECT relkind = 'v' FROM pg_catalog.pg_class WHERE oid = tbl), '{}', md5('{}'));
+			(SELECT relkind = 'v' FROM pg_catalog.pg_class WHERE oid = tbl), '{}', md5('{}'),
+			(SELECT f.fingerprint FROM dbops_internal.metadata_fingerprints(ARRAY[perm]) f));
 	END IF;
 END
 $$;
@@ -349,7 +351,7 @@ BEGIN
 	-- the import replaces the whole catalog: the tables it drops too
 	PERFORM dbops_internal.metadata_check_owner_all(caller);
 	RETURN dbops_internal.metadata_change_to(checked.checked, checked.problems,
-		accept_unenforced, false, coalesce(dry_run, false));
+		checked.relationships, accept_unenforced, false, coalesce(dry_run, false));
 END
 $$;
 
@@ -374,7 +376,7 @@ BEGIN
 	checked := dbops_internal.metadata_check_document(dbops.export_metadata(), NULL, NULL);
 	-- every enforced permission made again: the schema may have changed under it
 	RETURN dbops_internal.metadata_change_to(checked.checked, checked.problems,
-		ARRAY(SELECT key FROM dbops.metadata_accepted), true, false);
+		checked.relationships, ARRAY(SELECT key FROM dbops.metadata_accepted), true, false);
 END
 $$;
 
@@ -464,6 +466,24 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) IS 'make the metadata a document''s, changing only what differs; returns its problems (dry_run: the changes too, and changes nothing)';
 REVOKE ALL ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dbops.import_metadata(jsonb, boolean, jsonb, text, text[], boolean) TO dbops_admin;
+
+CREATE FUNCTION dbops.read_metadata_dir(source_dir text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'dbops_read_metadata_dir'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION dbops.read_metadata_dir(text) IS 'a Hasura metadata directory on the server (config version 2 or 3, or the project holding it) as the document Hasura would export';
+REVOKE ALL ON FUNCTION dbops.read_metadata_dir(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.read_metadata_dir(text) TO dbops_admin;
+
+CREATE FUNCTION dbops.read_metadata_dir(files jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'dbops_read_metadata_map'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION dbops.read_metadata_dir(jsonb) IS 'a Hasura metadata directory sent as a map of relative path to base64 content, as the document Hasura would export';
+REVOKE ALL ON FUNCTION dbops.read_metadata_dir(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbops.read_metadata_dir(jsonb) TO dbops_admin;
 
 CREATE FUNCTION dbops.reset_metadata()
 RETURNS void

@@ -8,12 +8,15 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/lib/cluster.sh"
+. "$here/lib/timing.sh"
 
 tables=${TABLES:-500}
 runs=${RUNS:-5}
 work=$(mktemp -d /tmp/dbops-bench-metadata.XXXXXX)
 chmod 755 "$work"
-trap 'cluster_stop "$work"; rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] || trap 'cluster_stop "$work"; rm -rf "$work"' EXIT
+# this build, even while another checkout installs its own (cluster.sh)
+cluster_private_install "$work"
 cluster_start "$work" "shared_preload_libraries = 'dbops'" "fsync = off"
 psql="$PG_BINDIR/psql -X -q -v ON_ERROR_STOP=1"
 export PGOPTIONS="-c client_min_messages=warning"
@@ -68,19 +71,6 @@ EOF
 printf '\\set doc `cat %s`\nSELECT dbops.import_metadata(:'"'"'doc'"'"') = %s AS ok \\gset\n' \
 	"$work/doc.json" "'[]'" >"$work/import.sql"
 echo "SELECT dbops.export_metadata() \\g /dev/null" >"$work/export.sql"
-
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-
-# time_ms DB FILE: fresh copy of the template, then psql -1 -f FILE, in ms
-time_ms() {
-	local db=$1 file=$2 t0 t1
-	$psql -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE bench_template" >/dev/null
-	t0=$(now_ms)
-	$psql -1 -d "$db" -f "$file" >/dev/null
-	t1=$(now_ms)
-	echo $((t1 - t0))
-}
 
 floor_ms=$(for i in $(seq "$runs"); do time_ms bench_floor "$work/floor.sql"; done | median)
 import_ms=$(for i in $(seq "$runs"); do time_ms bench_dbops "$work/import.sql"; done | median)

@@ -14,6 +14,10 @@
 #   sqitch_bin   the same with the psql binary as client
 # Part 2: the 300 generated migrations of the 300-migration proof, dbops and
 # dbmate against the psql floor.
+# Part 3: the dbops client (client/) applying 200 and 1000 trivial
+# migrations from a directory on the client: it reads the files, sends them
+# as one jsonb map, and the server applies them in one transaction; against
+# dbmate and the psql floor.
 #
 # Every client connects over the Unix socket.  Every run starts from a fresh
 # database (created, and for sqitch given its registry, outside the timing)
@@ -39,16 +43,9 @@ work=$(mktemp -d /tmp/dbops-bench-migrations.XXXXXX)
 chmod 755 "$work"
 trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
 
-# The server runs from a private copy of the PostgreSQL installation with
-# this tree's dbops installed into it (PostgreSQL finds lib/ and share/
-# relative to its executable), so the run measures this build even while
-# another checkout installs its own into the system.
-for d in "$(dirname "$PG_BINDIR")" "$(pg_config --sharedir)"; do
-	mkdir -p "$work/install$(dirname "$d")"
-	cp -a "$d" "$work/install$(dirname "$d")/"
-done
-make -s install DESTDIR="$work/install" >/dev/null
-PG_BINDIR=$work/install$PG_BINDIR
+# The server (and the dbops client) run from a private copy of the
+# installation with this tree's dbops (test/lib/cluster.sh).
+cluster_private_install "$work"
 
 # The directory form reads files on the server: everything under $work is
 # readable by the postgres OS user.  Each set is written in each tool's
@@ -58,7 +55,10 @@ for layout in hasura dbmate sqitch; do
 	gen --trivial --count "$N" --layout $layout --out "$work/trivial.$layout"
 	gen --count 300 --seed 1 --layout $layout --out "$work/real.$layout"
 done
-for set in trivial real; do
+for layout in hasura dbmate; do
+	gen --trivial --count 1000 --layout $layout --out "$work/trivial1000.$layout"
+done
+for set in trivial real trivial1000; do
 	for d in "$work/$set.hasura"/*/; do cat "$d/up.sql"; done >"$work/$set.sql"
 done
 chmod -R a+rX "$work"
@@ -126,6 +126,12 @@ run_dbops() {
 }
 # dbops reading the Sqitch project (a team switching from sqitch)
 run_dbops_sqitch() { run_dbops "$1" sqitch; }
+# the dbops client, reading the directory on the client side
+run_client() {
+	fresh_db dbops
+	timed "$PG_BINDIR/dbops" migrate apply "$work/$1.hasura" -d bench
+	check_count "$1" dbops.schema_migrations
+}
 run_dbmate() {
 	fresh_db
 	DATABASE_URL="postgres://postgres@/bench?socket=$PGHOST&sslmode=disable" \
@@ -208,4 +214,13 @@ echo "== 300 generated migrations of realistic variety (seed 1), $REPS runs"
 bench real "$REPS" psql dbops dbmate
 ratio dbops/psql dbops.real psql.real "target <= 1.10"
 ratio dbmate/dbops dbmate.real dbops.real
+
+for set in trivial trivial1000; do
+	echo
+	echo "== the dbops client: $(count $set) trivial migrations from a directory on the client, $REPS runs"
+	bench "$set" "$REPS" psql client dbops dbmate
+	ratio client/psql "client.$set" "psql.$set" "target <= 1.10"
+	ratio client/dbops "client.$set" "dbops.$set" "the client against the server-side directory"
+	ratio dbmate/client "dbmate.$set" "client.$set" "target > 1"
+done
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -54,3 +54,18 @@ cluster_stop() {
 		as_postgres "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
 	return 0
 }
+
+# cluster_private_install WORK: a copy of the PostgreSQL installation under
+# WORK/install with this tree's dbops installed into it (PostgreSQL finds
+# lib/ and share/ relative to its executable), and PG_BINDIR pointing there,
+# so a benchmark measures this build even while another checkout installs
+# its own into the system.
+cluster_private_install() {
+	local work=$1 d
+	for d in "$(dirname "$PG_BINDIR")" "$(pg_config --sharedir)"; do
+		mkdir -p "$work/install$(dirname "$d")"
+		cp -a "$d" "$work/install$(dirname "$d")/"
+	done
+	make -s install DESTDIR="$work/install" >/dev/null
+	PG_BINDIR=$work/install$PG_BINDIR
+}
