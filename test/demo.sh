@@ -16,8 +16,11 @@ chmod 755 "$work"
 # /root is private): work from the demo's own directory.
 cd "$work"
 stop_all() {
-	[ -f "$work/restore/postmaster.pid" ] &&
-		as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -m fast -w stop >/dev/null
+	local dir
+	for dir in "$work"/restore*; do
+		[ -f "$dir/postmaster.pid" ] &&
+			as_postgres "$PG_BINDIR/pg_ctl" -D "$dir" -m fast -w stop >/dev/null
+	done
 	cluster_stop "$work/pg"
 	rm -rf "$work"
 }
@@ -106,11 +109,37 @@ wait_archived() {
 
 step "base backup: dbops_archive backup-push (streamed to $repo, verified on restore)"
 wait_archived
-# the restore target and restore-check's scratch space belong to postgres
-mkdir -m 700 "$work/restore" "$work/scratch"
-chown postgres: "$work/restore" "$work/scratch" 2>/dev/null || true
+# restore targets and restore-check's scratch space belong to postgres
+mkdir -m 700 "$work/scratch"
+chown postgres: "$work/scratch" 2>/dev/null || true
 arch() { as_postgres env DBOPS_ARCHIVE_REPO="$repo" TMPDIR="$work/scratch" "$archive" "$@"; }
-arch backup-push --dbname="host=$PGHOST port=$PGPORT user=postgres dbname=postgres" --json
+conninfo="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
+arch backup-push --dbname="$conninfo" --json
+
+# Restore the latest backup into a new cluster DIR with the target options
+# given, start it on a free port (rport) and wait until recovery has reached
+# the target and the copy is promoted; show what recovery did.
+restore_start() {
+	local dir=$1; shift
+	mkdir -m 700 "$dir"
+	chown postgres: "$dir" 2>/dev/null || true
+	arch backup-fetch LATEST "$dir" "$@" --target-action=promote --json
+	rport=$(free_port)
+	echo "port = $rport" >>"$dir/postgresql.conf"
+	grep -E "^(restore_command|archive_mode|recovery_target_[a-z]+) = '.+'" "$dir/postgresql.auto.conf" |
+		grep -v "recovery_target_timeline" | sed 's/^/  /'
+	as_postgres "$PG_BINDIR/pg_ctl" -D "$dir" -l "$work/pg/$(basename "$dir").log" -w start >/dev/null
+	for _ in $(seq 1 300); do
+		[ "$(sql -p "$rport" -Atc 'SELECT pg_is_in_recovery()')" = f ] && break
+		sleep 0.1
+	done
+	grep -E 'restored log file|recovery stopping|selected new timeline' "$work/pg/$(basename "$dir").log" |
+		sed 's/^.*LOG: */  /'
+}
+compare() { # what, expected, got
+	echo "$1 at the target: $2; on the recovered copy: $3"
+	[ "$2" = "$3" ] || { echo "point-in-time recovery check failed: $1 differ" >&2; exit 1; }
+}
 
 step "more writes, then a mistake: the moment before it is the recovery target"
 sql -c "INSERT INTO orders (customer_id, total) VALUES (2, 40)" >/dev/null
@@ -122,23 +151,31 @@ wait_archived
 arch backup-list
 
 step "point-in-time recovery into a second cluster: backup-fetch LATEST --target-time"
-arch backup-fetch LATEST "$work/restore" --target-time="$target" --target-action=promote --json
-rport=$(free_port)
-echo "port = $rport" >>"$work/restore/postgresql.conf"
-grep -E "^(restore_command|archive_mode|recovery_target_time|recovery_target_action) " "$work/restore/postgresql.auto.conf" | sed 's/^/  /'
-as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -l "$work/pg/restore.log" -w start >/dev/null
-for _ in $(seq 1 300); do
-	[ "$(sql -p "$rport" -Atc 'SELECT pg_is_in_recovery()')" = f ] && break
-	sleep 0.1
-done
-grep -E 'restored log file|recovery stopping|selected new timeline' "$work/pg/restore.log" | sed 's/^.*LOG: */  /'
-recovered=$(sql -p "$rport" -Atc 'SELECT count(*) FROM orders')
-echo "orders at the target: $before; on the recovered copy: $recovered"
-as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore" -m fast -w stop >/dev/null
-if [ "$recovered" != "$before" ]; then
-	echo "point-in-time recovery check failed" >&2
-	exit 1
-fi
+restore_start "$work/restore_time" --target-time="$target"
+compare orders "$before" "$(sql -p "$rport" -Atc 'SELECT count(*) FROM orders')"
+as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore_time" -m fast -w stop >/dev/null
+
+# With archiving on, apply_migrations writes a restore point dbops:<version>
+# before each migration and records its LSN in dbops.schema_migrations.
+step "a migration that loses data (drops customers.email), after more writes"
+version=1700001440000
+sql -c "INSERT INTO customers (name, email) VALUES ('edsger', 'edsger@example.com')" >/dev/null
+customers="SELECT string_agg(concat_ws(' ', id, name, email), ', ' ORDER BY id) FROM customers"
+before=$(sql -Atc "$customers")
+echo "customers before the migration: $before"
+echo "SELECT version, name, action, restore_lsn FROM dbops.apply_migrations(:'doc'::jsonb)" | sql -v doc="[{
+	\"version\": \"$version\", \"name\": \"drop_customer_email\",
+	\"up\": \"ALTER TABLE customers DROP COLUMN email\",
+	\"down\": \"ALTER TABLE customers ADD COLUMN email text\"}]"
+sql -c "SELECT version, restore_point, restore_lsn FROM dbops.schema_migrations WHERE version = '$version'"
+echo "customers after the migration: $(sql -Atc "SELECT string_agg(concat_ws(' ', id, name), ', ' ORDER BY id) FROM customers") (no email column)"
+wait_archived
+
+step "restore to just before that migration into a second cluster: backup-fetch --target-migration"
+restore_start "$work/restore_migration" --target-migration="$version" --dbname="$conninfo"
+compare customers "$before" "$(sql -p "$rport" -Atc "$customers")"
+echo "migrations on the copy: $(sql -p "$rport" -Atc "SELECT string_agg(version, ' ' ORDER BY version) FROM dbops.schema_migrations")"
+as_postgres "$PG_BINDIR/pg_ctl" -D "$work/restore_migration" -m fast -w stop >/dev/null
 
 step "restore-check: restore the latest backup, recover it on a throwaway server, pg_amcheck, remove"
 arch restore-check

@@ -2,24 +2,21 @@
 #
 # Base backups and point-in-time recovery on a file:// repository:
 # backup-push of a cluster under a pgbench load, then backup-fetch to a
-# time, an LSN, an xid, a restore point, --target-migration (with and
-# without --dbname), and --target-immediate, each restored cluster
-# compared with the state captured at its target.  Then a timeline
-# switch (restore, promote, archive on timeline 2, back up there, restore
-# to a later point), a --delta restore into a stopped cluster, backup-list,
-# the status file, and a corrupt and a missing part refused and named.
+# time, an LSN, an xid, a restore point, --target-migration (a migration
+# applied with dbops.apply_migrations under the load; the LSN of its
+# restore point looked up with --dbname, or the point's name without), and
+# --target-immediate, each restored cluster compared with the state
+# captured at its target.  Then a timeline switch (restore, promote,
+# archive on timeline 2, back up there, restore to a later point), a
+# --delta restore into a stopped cluster, backup-list, the status file,
+# and a corrupt and a missing part refused and named.
 #
 # State at a target is captured exactly although pgbench keeps writing:
 # each capture takes an EXCLUSIVE lock on the pgbench tables (writers
 # wait, readers do not), reads the sums, and marks the target inside that
 # transaction, so every commit before the target is in the sums and none
-# after it.
-#
-# The extension's side of --target-migration (apply_migrations creating a
-# restore point "dbops:<version>" and recording its LSN in
-# dbops.schema_migrations.restore_lsn) is built on another branch: this
-# test stands in for it with pg_create_restore_point and a table
-# dbops.schema_migrations of its own.
+# after it.  The migration runs inside such a transaction too, so its
+# restore point follows the capture with no commit in between.
 use strict;
 use warnings FATAL => 'all';
 
@@ -40,6 +37,7 @@ $primary->init(allows_streaming => 1);
 my $status = $primary->data_dir . '/dbops_archive.status';
 $env{DBOPS_ARCHIVE_STATUS_FILE} = $status;
 $primary->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'dbops'
 archive_mode = on
 archive_command = '@{[ archive_command($repo, "DBOPS_ARCHIVE_STATUS_FILE=$status ") ]}'
 });
@@ -52,12 +50,19 @@ sub archive
 	return run_archive({ env => { %env, %$extra } }, @args);
 }
 
+# a migration as a jsonb document for dbops.apply_migrations
+sub migration
+{
+	my ($version, $up, $down) = @_;
+	return 'dbops.apply_migrations($m$[{'
+	  . qq("version": "$version", "name": "m$version", "up": "$up", "down": "$down")
+	  . '}]$m$::jsonb)';
+}
+
 $primary->command_ok([ 'pgbench', '-i', '-s', '2', '-q', 'postgres' ], 'pgbench -i');
-$primary->safe_psql('postgres', q{
-CREATE TABLE marker (n int PRIMARY KEY, what text);
-CREATE SCHEMA dbops;
-CREATE TABLE dbops.schema_migrations (version text PRIMARY KEY, restore_lsn pg_lsn);
-});
+$primary->safe_psql('postgres', 'CREATE EXTENSION dbops');
+$primary->safe_psql('postgres', 'SELECT count(*) FROM '
+	  . migration('0041', 'CREATE TABLE marker (n int PRIMARY KEY, what text);', 'DROP TABLE marker;'));
 
 # --- a full backup, with its JSON summary
 my ($rc, $out, $err) = archive({}, 'backup-push', "--dbname=$connstr", '--json');
@@ -112,13 +117,18 @@ my ($lsn_state, $lsn) = capture('pg_catalog.pg_current_wal_insert_lsn()', 0);
 my ($time_state, $time) = capture('pg_catalog.clock_timestamp()', 0);
 # a restore point
 my ($name_state, undef) = capture("pg_catalog.pg_create_restore_point('before_batch')", 0);
-# a migration's restore point, as apply_migrations will make it: the point,
-# then the migration, its LSN recorded
-my ($mig_state, $mig_lsn) = capture("pg_catalog.pg_create_restore_point('dbops:0042')", 0);
-$primary->safe_psql('postgres', qq{
-CREATE TABLE migrated_0042 (id int);
-INSERT INTO dbops.schema_migrations VALUES ('0042', '$mig_lsn');
-});
+# a migration that goes wrong: it empties the tellers' balances.  With WAL
+# archived, apply_migrations writes the restore point "dbops:0042" before
+# it and records the point's LSN
+my ($mig_state, $mig_lsn) = capture('(SELECT restore_lsn FROM '
+	  . migration('0042', 'CREATE TABLE migrated_0042 (id int); UPDATE pgbench_tellers SET tbalance = 0;',
+		'DROP TABLE migrated_0042;') . ')::text', 0);
+like($mig_lsn, qr{^[0-9A-F]+/[0-9A-F]+$}, "apply_migrations wrote the restore point of 0042 at $mig_lsn");
+is($primary->safe_psql('postgres',
+		"SELECT restore_point || ' ' || restore_lsn FROM dbops.schema_migrations WHERE version = '0042'"),
+	"dbops:0042 $mig_lsn", '... and recorded its name and LSN in dbops.schema_migrations');
+is($primary->safe_psql('postgres', "SELECT to_regclass('migrated_0042') IS NOT NULL"), 't',
+	'... and the migration ran');
 # more load after every target, then stop it
 capture('1', 1);
 $load->signal('TERM');
@@ -163,6 +173,7 @@ sub restore
 	return $node;
 }
 
+my $restored_auto;
 sub check_restore
 {
 	my ($label, $expected, @opts) = @_;
@@ -170,7 +181,11 @@ sub check_restore
 	is($node->safe_psql('postgres', $sums), $expected, "$label: the tables are as captured at the target");
 	like(slurp_file($node->logfile), qr/recovery stopping (before|after|at)/,
 		"$label: recovery stopped at the target") if @opts;
-	my $migrated = $node->safe_psql('postgres', "SELECT to_regclass('migrated_0042') IS NOT NULL");
+	$restored_auto = $node->data_dir . '/postgresql.auto.conf';
+	# the migrations applied, and whether 0042 left its table
+	my $migrated = $node->safe_psql('postgres',
+		"SELECT string_agg(version, ',' ORDER BY version) || ' ' || (to_regclass('migrated_0042') IS NOT NULL)"
+		  . ' FROM dbops.schema_migrations');
 	$node->stop;
 	return $migrated;
 }
@@ -180,10 +195,13 @@ check_restore('lsn', $lsn_state, "--target-lsn=$lsn");
 check_restore('time', $time_state, "--target-time=$time");
 check_restore('restore point', $name_state, '--target-name=before_batch');
 is(check_restore('migration, LSN from --dbname', $mig_state, '--target-migration=0042',
-		"--dbname=$connstr"), 'f', '... before the migration ran');
-is(check_restore('migration, by name', $mig_state, '--target-migration=0042'), 'f',
+		"--dbname=$connstr"), '0041 false', '... just before migration 0042 ran');
+my $auto_mig = slurp_file($restored_auto);
+like($auto_mig, qr/^recovery_target_lsn = '\Q$mig_lsn\E'$/m, '... by the LSN recorded for it');
+like($auto_mig, qr/^recovery_target_inclusive = 'off'$/m, '... recovery stopping before that LSN');
+is(check_restore('migration, by name', $mig_state, '--target-migration=0042'), '0041 false',
 	'... the fallback by restore point name too');
-check_restore('end of the archive', $end_state);
+is(check_restore('end of the archive', $end_state), '0041,0042 true', '... and at the end, after it');
 
 # --- what a restored server is told
 my $node = restore('settings', 'LATEST', '--target-immediate');

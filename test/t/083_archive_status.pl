@@ -7,8 +7,7 @@
 # last segment stored, the last one dropped by archive-push-queue-max, the
 # last backup) shows in its columns, and a malformed file is an error.  A
 # segment dropped by the queue limit counts as archived in
-# pg_stat_archiver: with a dbops_archive that writes the status file, it
-# shows as dropped here.
+# pg_stat_archiver; dbops_archive's status file shows it as dropped here.
 use strict;
 use warnings FATAL => 'all';
 
@@ -105,13 +104,8 @@ $node->poll_query_until('postgres',
   or die 'timed out waiting for the archiver to drop WAL';
 is($node->safe_psql('postgres', "SELECT last_archived_wal >= '$dropped' AND NOT failing FROM dbops.archive_status()"),
 	't', 'a dropped segment counts as archived in pg_stat_archiver');
-SKIP:
-{
-	skip 'this dbops_archive does not write the status file (setting status-file)', 1
-	  unless -f $status;
-	is($node->safe_psql('postgres', 'SELECT last_dropped_wal FROM dbops.archive_status()'),
-		$dropped, 'the status file shows it as dropped');
-}
+is($node->safe_psql('postgres', 'SELECT last_dropped_wal FROM dbops.archive_status()'),
+	$dropped, 'the status file shows it as dropped');
 
 $node->stop;
 done_testing();
