@@ -8,7 +8,10 @@
  * oldest of them, every backup whose objects a kept one names (the
  * backups an incremental builds on), and every incomplete backup younger
  * than cleanup-grace (by its label, the time it started): it may still be
- * running.  Removed: the other backups (the manifest first, so a backup is
+ * running.  With --retain-wal-days=D, also the newest complete backup that
+ * ended D days ago or earlier: WAL of the last D days is worth keeping only
+ * with a backup it can be replayed on, so the repository stays able to
+ * restore to any moment of those days.  Removed: the other backups (the manifest first, so a backup is
  * never complete with a part missing), and WAL segments, .partial and
  * .backup files older than the oldest kept backup's first WAL file.
  * Timeline history files are kept.  --dry-run says what would go.
@@ -28,6 +31,7 @@
 
 const ArchOption cmd_delete_options[] = {
 	{"retain", true, "--retain=N             full backups to keep (at least 1)"},
+	{"retain-wal-days", true, "--retain-wal-days=D    also keep what restores to any moment of the last D days"},
 	{"dry-run", false, "--dry-run              say what would be removed, remove nothing"},
 	{NULL}
 };
@@ -40,6 +44,30 @@ cmd_delete_help(const char *progname)
 	cli_print_options(cmd_delete_options);
 	printf("\nIncomplete backups (killed, or in progress) go once older than cleanup-grace.\n");
 	printf("Exit status: 0 done, 2 configuration, 3 storage failure, 4 a corrupt manifest.\n");
+}
+
+/*
+ * --retain-wal-days: D days (a decimal number, at least 0) into *seconds;
+ * -1 when not given
+ */
+static ArchStatus
+parse_wal_days(const char *text, double *seconds, ArchError *err)
+{
+	char	   *end;
+	double		days;
+
+	*seconds = -1;
+	if (text == NULL)
+		return ARCH_OK;
+	errno = 0;
+	days = strtod(text, &end);
+	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 ||
+		!(days >= 0 && days <= 36500))
+		return arch_error(err, ARCH_FATAL,
+						  "invalid value \"%s\" for --retain-wal-days: a number of days from 0 to 36500 is required",
+						  text);
+	*seconds = days * 86400;
+	return ARCH_OK;
 }
 
 /* When a backup started, from its label (UTC) */
@@ -117,6 +145,7 @@ cmd_delete(ArchCli *cli)
 	int			removed = 0;
 	const char *oldest_wal = NULL;
 	int64_t		grace = -1;
+	double		wal_seconds;
 	ArchNameList wal = {0};
 	int			wal_removed = 0;
 	ArchError	err;
@@ -126,6 +155,8 @@ cmd_delete(ArchCli *cli)
 	if (st == ARCH_OK && (retain_text == NULL || (retain = atoi(retain_text)) < 1 ||
 						  strspn(retain_text, "0123456789") != strlen(retain_text)))
 		st = arch_error(&err, ARCH_FATAL, "--retain=N with N at least 1 is required");
+	if (st == ARCH_OK)
+		st = parse_wal_days(cli_option(cli, "retain-wal-days"), &wal_seconds, &err);
 	if (st == ARCH_OK)
 		st = arch_config_get_duration(cli->cfg, "cleanup-grace", &grace, &err);
 	if (st == ARCH_OK)
@@ -145,6 +176,16 @@ cmd_delete(ArchCli *cli)
 		{
 			keep[i] = true;
 			fulls += !ms[i].incremental;
+		}
+	}
+	/* the window: the newest backup that ended before it began */
+	for (int i = cat.n - 1; st == ARCH_OK && wal_seconds >= 0 && i >= 0; i--)
+	{
+		if (cat.entries[i].complete &&
+			(double) ms[i].stop_time <= (double) time(NULL) - wal_seconds)
+		{
+			keep[i] = true;
+			break;
 		}
 	}
 	/* and what a kept backup names: the backups it builds on */

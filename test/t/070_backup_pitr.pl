@@ -300,6 +300,26 @@ for my $label ($running, '20200101T000000F')
 	PostgreSQL::Test::Utils::append_to_file("$repo_dir/backup/$label/data/0.0", 'a part');
 }
 my @wal_before = glob("$repo_dir/wal/*/*");
+# --retain-wal-days: a window that begins between the two backups' ends
+# keeps the older one too, which it needs; one that begins after both
+# does not
+sub days_since
+{
+	my ($iso) = @_;
+	my ($y, $mo, $d, $h, $mi, $s) = $iso =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)Z$/ or die "bad time $iso";
+	require Time::Local;
+	return (time() - Time::Local::timegm($s, $mi, $h, $d, $mo - 1, $y)) / 86400;
+}
+my $window = (days_since($full->{stop_time}) + days_since($tl2_backup->{stop_time})) / 2;
+($rc, $out, $err) = archive({}, 'delete', '--retain=1', sprintf('--retain-wal-days=%.8f', $window), '--dry-run');
+is($rc, 0, 'delete --retain=1 --retain-wal-days --dry-run') or diag($err);
+unlike($out, qr/\Q$full->{label}\E/, '... keeps the older backup the window needs');
+like($out, qr/WAL files? older than \Q$full->{start_wal}\E/, '... and its WAL') or diag($out);
+($rc, $out, $err) = archive({}, 'delete', '--retain=1', '--retain-wal-days=0', '--dry-run');
+like($out, qr/would remove backup "\Q$full->{label}\E"/, '... a window of 0 days keeps no more than --retain');
+($rc, $out, $err) = archive({}, 'delete', '--retain=1', '--retain-wal-days=-1');
+is($rc, 2, '... a negative number of days is refused');
+like($err, qr/invalid value "-1" for --retain-wal-days/, '... and named');
 ($rc, $out, $err) = archive({}, 'delete', '--retain=1', '--dry-run');
 is($rc, 0, 'delete --retain=1 --dry-run') or diag($err);
 like($out, qr/would remove backup "\Q$full->{label}\E"/, '... names the full backup of timeline 1');
