@@ -146,6 +146,20 @@ push_exit_code(ArchStatus st)
 	}
 }
 
+/*
+ * The push of file_name failed with err (logged): the status file records
+ * the failure, unless the queue limit drops the file instead.
+ */
+static int
+push_failed(ArchCli *cli, const char *path, const char *file_name,
+			ArchStatus st, const ArchError *err)
+{
+	if (drop_for_queue_max(cli, path, file_name))
+		return ARCH_EXIT_OK;
+	status_file_note_failure(cli, file_name, err->message);
+	return push_exit_code(st);
+}
+
 /* How objects are encoded, and how the cluster record is read */
 typedef struct PushCodec
 {
@@ -214,6 +228,7 @@ push_check_cluster(const PushCodec *codec, ArchStorage *storage, int fd,
  * Store one WAL file.  Returns the status of the store (ARCH_EXISTS only
  * when the archived copy differs); sha_hex gets the file's SHA-256.  Quiet
  * pushes (working ahead) log nothing: the later call for that file reports.
+ * The error, if any, is left in *err.
  *
  * A file that is archived already is only hashed and compared, never
  * compressed again: that is the common case after a crash, and it needs
@@ -222,7 +237,8 @@ push_check_cluster(const PushCodec *codec, ArchStorage *storage, int fd,
  */
 static ArchStatus
 push_file(ArchCli *cli, const PushCodec *codec, ArchStorage **repo,
-		  const char *path, const char *file_name, bool quiet, char *sha_hex)
+		  const char *path, const char *file_name, bool quiet, char *sha_hex,
+		  ArchError *err)
 {
 	char	   *object = arch_wal_object_name(file_name);
 	ArchStorage *storage = NULL;
@@ -230,48 +246,47 @@ push_file(ArchCli *cli, const PushCodec *codec, ArchStorage **repo,
 	ArchObjectHeader hdr;
 	struct stat sb;
 	int			fd = -1;
-	ArchError	err;
 	ArchStatus	st;
 
-	st = arch_open_local_file(path, "WAL file", &fd, &sb, NULL, &err);
+	st = arch_open_local_file(path, "WAL file", &fd, &sb, NULL, err);
 	/* our own input: PostgreSQL retries, so not a configuration error */
 	if (st != ARCH_OK)
 		st = ARCH_TRANSIENT;
 	/* a segment is 1 GiB at most (initdb --wal-segsize) */
 	else if (sb.st_size > ((off_t) 1 << 30))
-		st = arch_error(&err, ARCH_TRANSIENT, "WAL file \"%s\" is larger than 1 GiB", path);
+		st = arch_error(err, ARCH_TRANSIENT, "WAL file \"%s\" is larger than 1 GiB", path);
 	/* the worker's repository, opened once and reused for its next files */
 	if (st == ARCH_OK)
-		st = *repo ? ARCH_OK : cli_open_repo(cli, repo, &err);
+		st = *repo ? ARCH_OK : cli_open_repo(cli, repo, err);
 	storage = *repo;
 
 	/* archived already?  Then only compare. */
 	if (st == ARCH_OK)
-		st = arch_object_head(storage, object, &stored, &err);
+		st = arch_object_head(storage, object, &stored, err);
 	if (st == ARCH_OK)
-		st = push_compare(storage, fd, path, file_name, stored.sha256, quiet, sha_hex, &err);
+		st = push_compare(storage, fd, path, file_name, stored.sha256, quiet, sha_hex, err);
 	else if (st == ARCH_NOT_FOUND)
 	{
-		st = push_check_cluster(codec, storage, fd, &err);
+		st = push_check_cluster(codec, storage, fd, err);
 		if (st == ARCH_OK)
 			st = arch_object_put_file(storage, object, &codec->enc, true, fd, path,
-									  0, -1, &hdr, NULL, &err);
+									  0, -1, &hdr, NULL, err);
 		if (st == ARCH_OK)
 			arch_hex(hdr.sha256, 32, sha_hex);
 
 		/* stored meanwhile by another process: compare with its copy */
 		else if (st == ARCH_EXISTS)
 		{
-			st = arch_object_head(storage, object, &stored, &err);
+			st = arch_object_head(storage, object, &stored, err);
 			if (st == ARCH_OK)
 				st = push_compare(storage, fd, path, file_name, stored.sha256, quiet,
-								  sha_hex, &err);
+								  sha_hex, err);
 		}
 	}
 
 	if (st != ARCH_OK && st != ARCH_EXISTS && !quiet)
 	{
-		cli_log_error(&err);
+		cli_log_error(err);
 		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
 	}
 	if (fd >= 0)
@@ -330,6 +345,7 @@ typedef struct PushBatch
 	char	  **paths;
 	char	  **names;
 	ArchStatus *status;
+	ArchError	first_err;		/* the error of the file PostgreSQL asked for */
 	ArchStorage **repos;		/* one per worker thread */
 } PushBatch;
 
@@ -338,9 +354,10 @@ push_job(void *arg, int i, int worker)
 {
 	PushBatch  *b = arg;
 	char		sha_hex[65];
+	ArchError	err;
 
 	b->status[i] = push_file(b->cli, b->codec, &b->repos[worker], b->paths[i],
-							 b->names[i], i > 0, sha_hex);
+							 b->names[i], i > 0, sha_hex, i == 0 ? &b->first_err : &err);
 	if (i > 0 && b->status[i] == ARCH_OK)
 		spool_push_mark(b->spool, b->paths[i], b->names[i], sha_hex);
 }
@@ -444,7 +461,7 @@ cmd_wal_push(ArchCli *cli)
 		cli_log_error(&err);
 		pg_log_error_detail("WAL file \"%s\" was not archived.", file_name);
 		arch_keyring_free(&ring);
-		return drop_for_queue_max(cli, path, file_name) ? ARCH_EXIT_OK : push_exit_code(st);
+		return push_failed(cli, path, file_name, st, &err);
 	}
 
 	wal_dir = pg_strdup(path);
@@ -483,9 +500,13 @@ cmd_wal_push(ArchCli *cli)
 		status_file_note(cli, "push", file_name);
 	}
 	else if (st == ARCH_EXISTS)
+	{
 		rc = ARCH_EXIT_DIFFERS;
+		status_file_note_failure(cli, file_name,
+								 "the WAL file differs from the copy already in the repository");
+	}
 	else
-		rc = drop_for_queue_max(cli, path, file_name) ? ARCH_EXIT_OK : push_exit_code(st);
+		rc = push_failed(cli, path, file_name, st, &b.first_err);
 
 	for (int i = 0; i < njobs; i++)
 	{

@@ -12,6 +12,9 @@
  *	last-push-time, last-push-name		the last WAL file archived
  *	last-drop-time, last-drop-name		the last WAL file dropped
  *	last-backup-time, last-backup-name	the last base backup completed
+ *	last-failure-time, last-failure-name	the last WAL file wal-push failed
+ *	last-failure-message				why (one line, the error's message)
+ *	drop-count							WAL files dropped so far
  *
  * times in UTC as 2026-12-04T08:15:00Z; a key missing means "never".
  * Writers take an exclusive lock on "<file>.lock", write "<file>.tmp" and
@@ -30,5 +33,8 @@
 
 /* Record event ("push", "drop", "backup") of name now, if status-file is set */
 extern void status_file_note(ArchCli *cli, const char *event, const char *name);
+/* Record that wal-push of name failed with message, if status-file is set */
+extern void status_file_note_failure(ArchCli *cli, const char *name,
+									 const char *message);
 
 #endif							/* ARCH_STATUS_FILE_H */

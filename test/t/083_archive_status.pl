@@ -104,8 +104,28 @@ $node->poll_query_until('postgres',
   or die 'timed out waiting for the archiver to drop WAL';
 is($node->safe_psql('postgres', "SELECT last_archived_wal >= '$dropped' AND NOT failing FROM dbops.archive_status()"),
 	't', 'a dropped segment counts as archived in pg_stat_archiver');
-is($node->safe_psql('postgres', 'SELECT last_dropped_wal FROM dbops.archive_status()'),
-	$dropped, 'the status file shows it as dropped');
+is($node->safe_psql('postgres', 'SELECT last_dropped_wal || \' \' || dropped_count FROM dbops.archive_status()'),
+	"$dropped 1", 'the status file shows it as dropped, and counts it');
+
+# Without the queue limit the push fails, and dbops_archive says why.
+$node->append_conf('postgresql.conf',
+	"archive_command = '"
+	  . archive_command("file://$tmp/gone", "DBOPS_ARCHIVE_STATUS_FILE=$status ")
+	  . "'\n");
+$node->reload;
+# (the name after the INSERT: right after a switch, pg_walfile_name names the
+# segment before the current position)
+$node->safe_psql('postgres', 'INSERT INTO t VALUES (3)');
+my $failed = $node->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
+ok($node->poll_query_until('postgres',
+		"SELECT failing AND last_failed_wal = '$failed' AND last_failure_message IS NOT NULL FROM dbops.archive_status()"),
+	'a failing wal-push: failing, with the message dbops_archive recorded');
+like($node->safe_psql('postgres', 'SELECT last_failure_message FROM dbops.archive_status()'),
+	qr/\Q$tmp\E\/gone/, '... which names the repository');
+like(slurp_file($status), qr/^last-failure-name = $failed$/m, '... and the status file the WAL file');
+is($node->safe_psql('postgres', 'SELECT dropped_count FROM dbops.archive_status()'), '1',
+	'... no drop counted for it');
 
 $node->stop;
 done_testing();
