@@ -28,6 +28,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'dbops'
 dbops.databases = 'postgres'
 restart_after_crash = on
+max_prepared_transactions = 2
 });
 $node->start;
 $node->safe_psql('postgres', q{
@@ -81,12 +82,17 @@ sub worker_pid
 }
 
 # Wait until the worker waits for a lock (its build waits for $writer)
+# The worker waits in the concurrent build, not in an earlier step (such as
+# reading the job while its submitter's commit is still in progress): the
+# statement is recorded as started
 sub worker_waits
 {
 	my ($what) = @_;
 	ok( $node->poll_query_until('postgres', q{
 		SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-		WHERE a.backend_type = 'dbops worker' AND NOT l.granted)}),
+		WHERE a.backend_type = 'dbops worker' AND NOT l.granted)
+		AND EXISTS (SELECT FROM dbops.migration_progress
+		WHERE statement > 0 AND state = 'started')}),
 		"$what: the build waits for the open transaction");
 }
 
@@ -175,10 +181,16 @@ for my $how ('SIGTERM', 'SIGKILL', 'shutdown')
 	}
 	else
 	{
+		# A fast shutdown ends the writer's session too, which would let
+		# the build finish before the worker's turn: a prepared
+		# transaction holds the lock across the restart instead.
+		$writer->query_safe("PREPARE TRANSACTION 'hold'");
 		$node->stop('fast');
 		ok(1, 'fast shutdown while a job waits completes');
 		$writer->quit;
 		$node->start;
+		worker_waits("$how, after the restart");
+		$node->safe_psql('postgres', "COMMIT PREPARED 'hold'");
 	}
 	is(job_end($id), 'done', "$how: the job is resumed and done");
 	is(index_valid($index), 'true', "$how: the index is valid");
