@@ -566,8 +566,11 @@ cstring_cmp(const ListCell *a, const ListCell *b)
 }
 
 /*
- * "columns": "*" or a non-empty array of distinct column names, pushed
- * sorted (byte order), so that an export is stable.
+ * "columns": "*" or an array of distinct column names, pushed sorted (byte
+ * order), so that an export is stable.  An empty array is Hasura's "no
+ * column" (an insert of presets and defaults only, or aggregates only):
+ * dbops grants no column privilege for it, which PostgreSQL reads as no
+ * access at all.
  */
 static bool
 read_columns(DocReader *r, JsonbValue *v, const char *path,
@@ -586,9 +589,9 @@ read_columns(DocReader *r, JsonbValue *v, const char *path,
 		pushJsonbValue(st, WJB_VALUE, v);
 		return true;
 	}
-	if (!mdjson_is_array(v) || JsonContainerSize(v->val.binary.data) == 0)
+	if (!mdjson_is_array(v))
 	{
-		problem(r, path, "must be \"*\" or a non-empty array of column names");
+		problem(r, path, "must be \"*\" or an array of column names");
 		return false;
 	}
 	it = JsonbIteratorInit(v->val.binary.data);
@@ -804,6 +807,16 @@ read_permission(DocReader *r, JsonbValue *perm, const char *path, int action,
 		DocPermission p = {t, role, action};
 
 		report_restrictive(r, restrictive, path, &p);
+	}
+	if (body != NULL && mdjson_get(body, "columns") &&
+		mdjson_is_array(mdjson_get(body, "columns")) &&
+		JsonContainerSize(mdjson_get(body, "columns")->val.binary.data) == 0)
+	{
+		DocPermission p = {t, role, action};
+
+		problem_of_permission(r, problem(r, psprintf("%s.columns", body_path),
+										 "no column is granted, so PostgreSQL gives the role no access to the table (Hasura still allows aggregates, or inserts of presets and defaults); list the columns to allow them"),
+							  "warning", &p);
 	}
 
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);

@@ -105,8 +105,11 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
 			MESSAGE = 'permission, table, kind of table and relationships must not be null';
 	END IF;
-	PERFORM dbops_internal.metadata_grant(relid, p.action,
-		CASE WHEN p.action <> 'delete' THEN p.columns END, p.role_name, true);
+	-- no column ("columns": []) is no privilege to grant
+	IF p.action = 'delete' OR p.columns IS NULL OR cardinality(p.columns) > 0 THEN
+		PERFORM dbops_internal.metadata_grant(relid, p.action,
+			CASE WHEN p.action <> 'delete' THEN p.columns END, p.role_name, true);
+	END IF;
 	IF NOT is_view THEN
 		-- no condition means every row: with RLS on, a role without a policy sees none
 		pol := dbops_internal.metadata_policy_name(p.action, p.role_name);

@@ -209,7 +209,9 @@ AS $$
 			'schema', c.table_schema, 'table', c.table_name, 'role', c.role_name,
 			'action', c.action, 'detail', c.detail,
 			'revoke', CASE WHEN c.change IN ('drop', 'replace') THEN upper(c.action) END,
-			'grant', CASE WHEN c.change IN ('create', 'replace') THEN upper(c.action)
+			'grant', CASE WHEN c.change IN ('create', 'replace')
+				AND (c.action = 'delete' OR cardinality((c.permission).columns) IS DISTINCT FROM 0)
+				THEN upper(c.action)
 				|| CASE WHEN c.action <> 'delete' AND (c.permission).columns IS NOT NULL
 					THEN ' (' || (SELECT string_agg(quote_ident(col), ', ')
 								  FROM unnest((c.permission).columns) col) || ')' ELSE '' END END,
