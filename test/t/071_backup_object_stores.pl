@@ -6,8 +6,10 @@
 # pgbench archives and is backed up with parts above the multipart (S3)
 # or block (Azure) threshold, so the part holding each object's header goes
 # up last; backup-fetch refuses a secret that restore_command would not
-# have, restores with the secret in a config file, and the restored
-# cluster recovers from the store to the same tables.
+# have, restores with the secret in a config file to just before a
+# migration (--target-migration, its LSN read from the source), and the
+# restored cluster recovers from the store to the tables as they were
+# before it.
 use strict;
 use warnings FATAL => 'all';
 
@@ -55,6 +57,10 @@ archive_command = '@{[ ($prefix . archive_bin() . ' wal-push %p') =~ s/'/''/gr ]
 	my $backup = decode_json($out || '{}');
 	$node->command_ok([ 'pgbench', '-t', '200', '-c', '2', '-n', 'postgres' ], "$name: pgbench run");
 	my $expected = $node->safe_psql('postgres', $sums);
+	# a migration to undo: dbops writes its restore point, archiving being on
+	$node->safe_psql('postgres', q{CREATE EXTENSION dbops;
+		SELECT dbops.apply_migrations('[{"version": "7", "name": "mistake", "up": "DELETE FROM noise WHERE id % 2 = 0;"}]'::jsonb)});
+	isnt($node->safe_psql('postgres', $sums), $expected, "$name: the migration changed the tables");
 	my $last = $node->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
 	$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
 	$node->poll_query_until('postgres', "SELECT last_archived_wal >= '$last' FROM pg_stat_archiver")
@@ -74,8 +80,9 @@ archive_command = '@{[ ($prefix . archive_bin() . ' wal-push %p') =~ s/'/''/gr ]
 	ok(!-e $restored->data_dir, '... before anything is written');
 
 	($rc, $out, $err) = run_archive({ env => \%with_conf }, 'backup-fetch',
-		'--target-action=promote', 'LATEST', $restored->data_dir);
-	is($rc, 0, "$name: backup-fetch with the secret in a config file") or diag($err);
+		'--target-action=promote', '--target-migration=7', '--dbname=' . $node->connstr('postgres'),
+		'LATEST', $restored->data_dir);
+	is($rc, 0, "$name: backup-fetch --target-migration with the secret in a config file") or diag($err);
 	my $auto = slurp_file($restored->data_dir . '/postgresql.auto.conf');
 	like($auto, qr/--config=''\Q$conf\E''/, '... restore_command names the config file');
 	unlike($auto, qr/\Q$secret\E/, '... and holds no secret');
@@ -85,7 +92,9 @@ archive_command = '@{[ ($prefix . archive_bin() . ' wal-push %p') =~ s/'/''/gr ]
 	$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
 	  or die "$name: recovery did not end";
 	is($restored->safe_psql('postgres', $sums), $expected,
-		"$name: the restored cluster recovered through the store to the same tables");
+		"$name: the restored cluster recovered through the store to the tables before the migration");
+	is($restored->safe_psql('postgres', q{SELECT count(*) FROM dbops.schema_migrations WHERE version = '7'}),
+		'0', "$name: ... which it does not record");
 	$restored->stop;
 	$node->stop;
 }
