@@ -20,6 +20,7 @@
 
 static const char *const status_events[] = {"push", "drop", "backup", "failure"};
 #define NEVENTS lengthof(status_events)
+/* their places in status_events */
 #define EVENT_DROP 1
 #define EVENT_FAILURE 3
 

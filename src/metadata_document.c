@@ -755,6 +755,7 @@ read_permission(DocReader *r, JsonbValue *perm, const char *path, int action,
 	JsonbValue *body_extra = NULL;
 	JsonbParseState *out = NULL;
 	List	   *restrictive = NIL;
+	bool		no_columns = false;	/* "columns": [] */
 	char	   *role;
 	int			before = list_length(r->problems);
 	char	   *body_path = psprintf("%s.permission", path);
@@ -779,8 +780,13 @@ read_permission(DocReader *r, JsonbValue *perm, const char *path, int action,
 
 		pushJsonbValue(&out, WJB_BEGIN_OBJECT, NULL);
 		if (mdjson_get(body, "columns"))
-			(void) read_columns(r, mdjson_get(body, "columns"),
-								psprintf("%s.columns", body_path), &out);
+		{
+			JsonbValue *cols = mdjson_get(body, "columns");
+
+			no_columns = mdjson_is_array(cols) &&
+				JsonContainerSize(cols->val.binary.data) == 0;
+			(void) read_columns(r, cols, psprintf("%s.columns", body_path), &out);
+		}
 		for (int c = 0; c < 2; c++)
 		{
 			const char *key = c == 0 ? "filter" : "check";
@@ -808,9 +814,7 @@ read_permission(DocReader *r, JsonbValue *perm, const char *path, int action,
 
 		report_restrictive(r, restrictive, path, &p);
 	}
-	if (body != NULL && mdjson_get(body, "columns") &&
-		mdjson_is_array(mdjson_get(body, "columns")) &&
-		JsonContainerSize(mdjson_get(body, "columns")->val.binary.data) == 0)
+	if (no_columns)
 	{
 		DocPermission p = {t, role, action};
 
